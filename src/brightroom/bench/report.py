@@ -1,0 +1,88 @@
+"""Benchmark rows as JSON and as the Markdown tables of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+from datetime import date
+from pathlib import Path
+
+from ..errors import BrightroomError
+
+
+def machine_summary() -> str:
+    """One line naming this machine, printed with every table so numbers keep their context."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return f"{cpu}, {os.cpu_count()} cores, PyTorch {torch.__version__} with {torch.get_num_threads()} threads"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """A Markdown table of benchmark rows (one task per call).
+
+    >>> print(markdown_table([{"task": "sr", "dataset": "Set5", "method": "bicubic", "scale": 2, "images": 5,
+    ...     "psnr": 33.6489, "ssim": 0.9299, "seconds": 0.01, "megapixels_per_second": 12.3}]))
+    | dataset | scale | method | images | PSNR (dB) | SSIM | s / image | MP/s |
+    |---|---|---|---|---|---|---|---|
+    | Set5 | x2 | bicubic | 5 | 33.65 | 0.9299 | 0.010 | 12.30 |
+    """
+    if not rows:
+        return "(no rows)"
+    setting = "sigma" if "sigma" in rows[0] else "scale"
+    lines = [
+        f"| dataset | {setting} | method | images | PSNR (dB) | SSIM | s / image | MP/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        value = f"x{row['scale']}" if setting == "scale" else f"{row['sigma']:g}"
+        lines.append(
+            f"| {row['dataset']} | {value} | {row['method']} | {row['images']} | {row['psnr']:.2f} "
+            f"| {row['ssim']:.4f} | {row['seconds']:.3f} | {row['megapixels_per_second']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def markdown_section(rows: list[dict], command: str) -> str:
+    """A table with the command that produced it and the machine it ran on."""
+    return (
+        f"Produced by `{command}` on {date.today().isoformat()}; {machine_summary()}.\n"
+        f"PSNR and SSIM are means over the images; speed counts output megapixels.\n\n"
+        f"{markdown_table(rows)}\n"
+    )
+
+
+def write_json(rows: list[dict], path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(rows, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def update_report(path: str | Path, section: str, title: str, body: str) -> None:
+    """Replace (or append) the section ``section`` of a Markdown report, leaving the others alone.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "B.md"
+    >>> update_report(p, "a", "A", "one"); update_report(p, "a", "A", "two")
+    >>> p.read_text().count("two"), p.read_text().count("one")
+    (1, 0)
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", section):
+        raise BrightroomError(f"a report section name takes letters, digits, '.', '_' and '-', not '{section}'.")
+    path = Path(path)
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery table below is written by `brightroom bench`; none is typed by hand.\n"
+    block = f"<!-- bench:{section} -->\n## {title}\n\n{body.rstrip()}\n<!-- /bench:{section} -->"
+    pattern = re.compile(rf"<!-- bench:{re.escape(section)} -->.*?<!-- /bench:{re.escape(section)} -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -1,0 +1,265 @@
+"""The ``brightroom`` command: a thin shell over the Python API.
+
+Every user mistake ends in one line on stderr and exit status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import BrightroomError
+
+EXIT_USER_ERROR = 2
+
+
+def _default_output(source: Path, tag: str) -> Path:
+    """``photo.jpg`` -> ``photo-enhanced.jpg``; RAW files become 16-bit TIFF."""
+    from .io import WRITABLE_SUFFIXES
+
+    suffix = source.suffix.lower() if source.suffix.lower() in WRITABLE_SUFFIXES else ".tif"
+    return source.with_name(f"{source.stem}-{tag}{suffix}")
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _process(args, tag: str, make_steps) -> None:
+    """Read, run a recipe, write: the shape shared by denoise, upscale and enhance."""
+    from .io import read_image, write_image
+    from .pipeline import run_recipe
+
+    source = Path(args.input)
+    output = Path(args.output) if args.output else _default_output(source, tag)
+    _check_output_target(source, output, args.overwrite)
+    photo = read_image(source)
+    steps = make_steps(photo)
+    result = run_recipe(photo, steps, progress=lambda text: _say(f"{text}..."))
+    written = write_image(output, result.pixels, like=photo, overwrite=args.overwrite)
+    print(written)
+
+
+def _check_output_target(source: Path, output: Path, overwrite: bool) -> None:
+    """Refuse before any work is done, rather than after minutes of processing."""
+    from .io import WRITABLE_SUFFIXES
+
+    if output.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise BrightroomError(
+            f"cannot write '{output}': use one of {', '.join(WRITABLE_SUFFIXES)}."
+        )
+    if output.exists() and source.exists() and output.resolve() == source.resolve():
+        raise BrightroomError(f"'{output}' is the input; Brightroom never overwrites an original.")
+    if output.exists() and not overwrite:
+        raise BrightroomError(f"'{output}' already exists; pass --overwrite to replace it.")
+
+
+def cmd_info(args) -> None:
+    from .io import probe_image, read_image
+    from .metrics import estimate_noise_sigma
+
+    info = probe_image(args.image)
+    kind = "gray" if info.channels == 1 else "RGB"
+    lines = [
+        f"file:        {info.path}",
+        f"format:      {info.format}",
+        f"size:        {info.width} x {info.height} ({info.width * info.height / 1e6:.1f} MP)",
+        f"mode:        {kind}{' + alpha' if info.has_alpha else ''}, {info.bit_depth}-bit",
+        f"ICC profile: {info.icc_profile_name or 'none'}",
+    ]
+    for key, value in info.exif_summary.items():
+        lines.append(f"{key + ':':<13}{value}")
+    sigma = estimate_noise_sigma(read_image(args.image).pixels)
+    lines.append(f"noise sigma: {sigma:.1f} (estimated, 0-255 scale)")
+    print("\n".join(lines))
+
+
+def cmd_denoise(args) -> None:
+    from .pipeline import Step, best_denoise_method
+    from .tasks.denoise import resolve_sigma
+
+    def steps(photo):
+        method = args.method or best_denoise_method(photo.pixels.shape[2])
+        return [Step("denoise", method, {"sigma": resolve_sigma(photo.pixels, args.sigma)})]
+
+    _process(args, "denoised", steps)
+
+
+def cmd_upscale(args) -> None:
+    from .pipeline import Step
+    from .tasks.super_resolve import check_scale
+
+    scale = check_scale(args.scale)
+    _process(args, f"x{scale}", lambda photo: [Step("sr", args.method, {"scale": scale})])
+
+
+def cmd_enhance(args) -> None:
+    from .pipeline import auto_recipe
+    from .tasks.super_resolve import check_scale
+
+    scale = check_scale(args.upscale) if args.upscale else None
+    _process(args, "enhanced", lambda photo: auto_recipe(photo.pixels, upscale=scale))
+
+
+def cmd_methods(args) -> None:
+    from .tasks import methods, task_names
+
+    for task in task_names():
+        for name, method in sorted(methods(task).items()):
+            print(f"{task:<8} {name:<12} {method.summary}")
+
+
+def _parse_list(text: str, kind, what: str) -> list:
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise BrightroomError(f"--{what} takes a comma-separated list, not '{text}'.") from None
+    if not values:
+        raise BrightroomError(f"--{what} is empty.")
+    return values
+
+
+def _parse_method_limits(items: list[str]) -> dict[str, int]:
+    limits = {}
+    for item in items or []:
+        name, _, count = item.partition("=")
+        if not count.isdigit() or int(count) < 1:
+            raise BrightroomError(f"--limit-method takes METHOD=N with N at least 1, not '{item}'.")
+        limits[name] = int(count)
+    return limits
+
+
+def cmd_bench(args) -> None:
+    from .bench.report import markdown_section, markdown_table, update_report, write_json
+    from .bench.runner import run_benchmark
+
+    if args.limit is not None and args.limit < 1:
+        raise BrightroomError("--limit must be at least 1.")
+    if args.task == "denoise":
+        settings = _parse_list(args.sigmas, float, "sigmas")
+        default_methods = "nlm,bm3d"
+    else:
+        settings = _parse_list(args.scales, int, "scales")
+        default_methods = "bicubic,lanczos"
+    rows = run_benchmark(
+        args.task,
+        _parse_list(args.datasets, str, "datasets"),
+        _parse_list(args.methods or default_methods, str, "methods"),
+        settings,
+        limit=args.limit,
+        method_limits=_parse_method_limits(args.limit_method),
+        show_progress=not args.quiet,
+    )
+    command = "brightroom " + " ".join(sys.argv[1:])
+    if args.json:
+        write_json(rows, args.json)
+    if args.report:
+        update_report(args.report, args.section or args.task, args.title or args.section or args.task,
+                      markdown_section(rows, command))
+    print(markdown_section(rows, command) if args.markdown else markdown_table(rows))
+
+
+def cmd_train(args) -> None:
+    from .train import run_training
+
+    if args.max_steps is not None and args.max_steps < 1:
+        raise BrightroomError("--max-steps must be at least 1.")
+    run_training(args.task, args.config, resume=args.resume, max_steps=args.max_steps, progress=_say)
+
+
+def cmd_demo(args) -> None:
+    from .demo import run_demo
+
+    run_demo(args.output_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brightroom",
+        description="Brightroom: clean and sharpen photos on an ordinary CPU.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    def add_io(command: argparse.ArgumentParser) -> None:
+        command.add_argument("input", help="the photo to process")
+        command.add_argument("-o", "--output", help="where to write the result (default: next to the input)")
+        command.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+    info = add("info", cmd_info, "describe an image: size, mode, bit depth, EXIF, estimated noise")
+    info.add_argument("image")
+
+    den = add("denoise", cmd_denoise, "remove noise from a photo")
+    add_io(den)
+    den.add_argument("--sigma", default="auto", help="noise level on the 0-255 scale, or 'auto' (default)")
+    den.add_argument("--method", default=None, help="denoising method (default: the best shipped; see 'brightroom methods')")
+
+    up = add("upscale", cmd_upscale, "enlarge a photo 2, 3 or 4 times")
+    add_io(up)
+    up.add_argument("--scale", required=True, help="2, 3 or 4")
+    up.add_argument("--method", default="bicubic", help="super-resolution method (see 'brightroom methods')")
+
+    enh = add("enhance", cmd_enhance, "the automatic recipe: estimate the noise and remove it, optionally upscale")
+    add_io(enh)
+    enh.add_argument("--upscale", default=None, help="also enlarge 2, 3 or 4 times")
+
+    add("methods", cmd_methods, "list the tasks and their methods")
+
+    bench = add("bench", cmd_bench, "benchmark methods on standard datasets with the literature's protocol")
+    bench.add_argument("--task", choices=["denoise", "sr"], required=True)
+    bench.add_argument("--datasets", required=True, help="comma-separated set names or folders")
+    bench.add_argument("--methods", help="comma-separated methods (default: the classical baselines)")
+    bench.add_argument("--sigmas", default="15,25,50", help="denoise: noise levels (0-255)")
+    bench.add_argument("--scales", default="2,3,4", help="sr: scale factors")
+    bench.add_argument("--limit", type=int, help="take the first N images of each set")
+    bench.add_argument("--limit-method", action="append", metavar="METHOD=N",
+                       help="run a slow method on only the first N images (repeatable)")
+    bench.add_argument("--json", help="write the rows to this JSON file")
+    bench.add_argument("--markdown", action="store_true", help="print the table with its command and machine")
+    bench.add_argument("--report", help="update this Markdown report (e.g. BENCHMARKS.md) in place")
+    bench.add_argument("--section", help="the report section to replace (default: the task)")
+    bench.add_argument("--title", help="the section's heading")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    train = add("train", cmd_train, "train a model from a config (see src/brightroom/train/configs)")
+    train.add_argument("task", help="what to train, e.g. denoise")
+    train.add_argument("--config", required=True, help="a TOML file or the name of a shipped config")
+    train.add_argument("--resume", action="store_true", help="continue from the config's checkpoint")
+    train.add_argument("--max-steps", type=int, help="stop after this many steps (for smoke runs)")
+
+    demo = add("demo", cmd_demo, "enhance a noisy sample photo (what 'make demo' runs)")
+    demo.add_argument("--output-dir", default="demo-output")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except BrightroomError as error:
+        print(f"brightroom: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("brightroom: interrupted.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("brightroom: error: not enough memory for this image.", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as error:  # a bug: one line for the user, the traceback on request
+        if os.environ.get("BRIGHTROOM_DEBUG"):
+            raise
+        print(f"brightroom: internal error: {error.__class__.__name__}: {error} "
+              "(set BRIGHTROOM_DEBUG=1 for details).", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""A small noise-level-conditioned U-Net denoiser, sized for a CPU.
+
+The design follows FFDNet and DRUNet: the image is pixel-unshuffled to half
+resolution first (four times fewer positions for every convolution), a
+noise-level map is concatenated as an extra input channel (so sigma may vary
+across the image), three scales of residual blocks give a wide receptive field
+cheaply, and the network predicts the noise, which is subtracted (residual
+learning). No normalisation layers and no attention.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class ResidualBlock(nn.Module):
+    """conv-ReLU-conv with an identity shortcut, no normalisation, no bias."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x), inplace=True))
+
+
+def _stage(width: int, blocks: int) -> nn.Sequential:
+    return nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
+
+
+class NoiseLevelUNet(nn.Module):
+    """Denoiser taking a noisy image and a per-pixel noise level.
+
+    Args:
+        channels: 1 for gray, 3 for colour.
+        widths: feature widths at 1/2, 1/4 and 1/8 of the input resolution.
+        blocks: residual blocks per stage.
+
+    Inputs are NCHW tensors in [0, 1]; ``sigma`` is N x 1 x H x W on the same
+    scale (sigma_255 / 255). H and W must be multiples of ``multiple``;
+    :func:`brightroom.nn.inference.run_tiled` pads for you.
+
+    >>> net = NoiseLevelUNet(channels=3, widths=(16, 32, 64), blocks=1)
+    >>> x = torch.rand(1, 3, 32, 32)
+    >>> net(x, torch.full((1, 1, 32, 32), 25 / 255)).shape
+    torch.Size([1, 3, 32, 32])
+    """
+
+    multiple = 8
+
+    def __init__(self, channels: int = 3, widths: tuple[int, int, int] = (48, 96, 192), blocks: int = 2):
+        super().__init__()
+        w0, w1, w2 = widths
+        self.channels = channels
+        self.head = nn.Conv2d(channels * 4 + 1, w0, 3, padding=1, bias=False)
+        self.enc0 = _stage(w0, blocks)
+        self.down0 = nn.Conv2d(w0, w1, 2, stride=2, bias=False)
+        self.enc1 = _stage(w1, blocks)
+        self.down1 = nn.Conv2d(w1, w2, 2, stride=2, bias=False)
+        self.middle = _stage(w2, blocks)
+        self.up1 = nn.ConvTranspose2d(w2, w1, 2, stride=2, bias=False)
+        self.dec1 = _stage(w1, blocks)
+        self.up0 = nn.ConvTranspose2d(w1, w0, 2, stride=2, bias=False)
+        self.dec0 = _stage(w0, blocks)
+        self.tail = nn.Conv2d(w0, channels * 4, 3, padding=1, bias=False)
+
+    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        half = F.pixel_unshuffle(noisy, 2)
+        sigma_half = F.avg_pool2d(sigma, 2)
+        x0 = self.enc0(self.head(torch.cat([half, sigma_half], dim=1)))
+        x1 = self.enc1(self.down0(x0))
+        x2 = self.middle(self.down1(x1))
+        y1 = self.dec1(self.up1(x2) + x1)
+        y0 = self.dec0(self.up0(y1) + x0)
+        noise = F.pixel_shuffle(self.tail(y0), 2)
+        return noisy - noise

@@ -1,0 +1,31 @@
+"""Training: patch datasets over folders of images, the shared loop, one module per task."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import BrightroomError
+from .config import load_config
+
+TASKS = ("denoise",)
+
+
+def run_training(task: str, config_name: str, *, resume: bool = False, max_steps: int | None = None,
+                 progress: Callable[[str], None] = print) -> dict:
+    """Train the model a config describes; see ``train/configs/`` for the shipped ones.
+
+    >>> run_training("paint", "denoise-color")
+    Traceback (most recent call last):
+    ...
+    brightroom.errors.BrightroomError: unknown training task 'paint' (known: denoise).
+    """
+    if task not in TASKS:
+        raise BrightroomError(f"unknown training task '{task}' (known: {', '.join(TASKS)}).")
+    config = load_config(config_name)
+    if config.get("task") != task:
+        raise BrightroomError(f"config '{config_name}' is for task '{config.get('task')}', not '{task}'.")
+    from . import denoise as task_module
+    from .loop import train
+
+    model, make_batch, validate = task_module.prepare(config)
+    return train(config, model, make_batch, validate, resume=resume, max_steps=max_steps, progress=progress)

@@ -1,0 +1,75 @@
+"""Training the noise-level-conditioned denoisers (``brightroom train denoise``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..degrade import add_gaussian_noise, poisson_gaussian_std
+from ..metrics import psnr
+from ..nn.inference import run_padded
+from ..nn.registry import build
+from ..bench.catalog import resolve_dataset
+from .data import load_uint8_images, random_patches
+
+
+def split_holdout(images: list, every: int) -> tuple[list, list]:
+    """Every ``every``-th image (starting with the first) is held out for validation.
+
+    >>> split_holdout(list(range(6)), 3)
+    ([1, 2, 4, 5], [0, 3])
+    """
+    held = set(range(0, len(images), every))
+    return [im for i, im in enumerate(images) if i not in held], [images[i] for i in sorted(held)]
+
+
+def noisy_batch(clean: np.ndarray, noise: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Noise a batch (N x C x H x W): AWGN with sigma ~ U[0, sigma_max], or for a share of patches
+    Poisson-Gaussian sensor noise; returns (noisy, per-pixel sigma map N x 1 x H x W)."""
+    count = clean.shape[0]
+    noisy = np.empty_like(clean)
+    sigma_map = np.empty((count, 1) + clean.shape[2:], np.float32)
+    sigma_max = float(noise["sigma_max"]) / 255.0
+    for i in range(count):
+        if rng.random() < float(noise.get("poisson_gaussian_fraction", 0.0)):
+            # shot and read chosen so the noise at mid-gray spans about the same range as the AWGN
+            read = rng.uniform(0.0, 0.5) * sigma_max
+            shot = rng.uniform(0.0, 1.0) * (sigma_max**2 - read**2) / 0.5
+            std = poisson_gaussian_std(clean[i], shot, read)
+            noisy[i] = clean[i] + rng.standard_normal(clean[i].shape, dtype=np.float32) * std
+            sigma_map[i] = std.mean(axis=0, keepdims=True)
+        else:
+            sigma = rng.uniform(0.0, sigma_max)
+            noisy[i] = add_gaussian_noise(clean[i], sigma * 255.0, rng)
+            sigma_map[i] = sigma
+    return noisy, sigma_map
+
+
+def prepare(config: dict):
+    """Model, batch maker and validator for a denoising config."""
+    model_config = {k: v for k, v in config["model"].items() if k != "architecture"}
+    model = build(config["model"]["architecture"], **model_config)
+    data, noise = config["data"], config["noise"]
+    channels = int(config["model"]["channels"])
+    images = load_uint8_images(resolve_dataset(data["train"]), channels)
+    train_images, val_images = split_holdout(images, int(data["holdout_every"]))
+    val_sigma = float(noise["validation_sigma"])
+    val_rng = np.random.default_rng(1234)
+    val_pairs = []
+    for image in val_images:
+        clean = image.astype(np.float32) / 255.0
+        val_pairs.append((clean, add_gaussian_noise(clean, val_sigma, val_rng)))
+
+    def make_batch(rng: np.random.Generator):
+        clean = random_patches(train_images, int(data["patch_size"]), int(data["batch_size"]), rng)
+        noisy, sigma_map = noisy_batch(clean, noise, rng)
+        return (torch.from_numpy(noisy), torch.from_numpy(sigma_map)), torch.from_numpy(clean)
+
+    def validate(net: torch.nn.Module) -> float:
+        scores = []
+        for clean, noisy in val_pairs:
+            restored = run_padded(net, noisy, val_sigma / 255.0)
+            scores.append(psnr(restored, clean))
+        return float(np.mean(scores))
+
+    return model, make_batch, validate

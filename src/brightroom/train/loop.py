@@ -1,0 +1,158 @@
+"""The training loop shared by every task: Adam with cosine decay, L1 loss,
+bf16 autocast on CPU, checkpoints that resume exactly, and a JSONL log.
+
+A task supplies three things: the model, ``make_batch(rng) -> (inputs, target)``
+and ``validate(model) -> PSNR in dB``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..errors import BrightroomError
+from ..nn.registry import save_weights
+
+MakeBatch = Callable[[np.random.Generator], tuple[tuple[torch.Tensor, ...], torch.Tensor]]
+Validate = Callable[[torch.nn.Module], float]
+
+
+def cosine_lr(step: int, total: int, lr: float, lr_min: float) -> float:
+    """Cosine decay from ``lr`` at step 0 to ``lr_min`` at ``total``.
+
+    >>> cosine_lr(0, 100, 1e-3, 0.0), cosine_lr(100, 100, 1e-3, 0.0)
+    (0.001, 0.0)
+    """
+    progress = min(step / max(total, 1), 1.0)
+    return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * progress))
+
+
+def _compact_optimizer_state(state: dict) -> dict:
+    """Adam's moments in bfloat16: halves the checkpoint, which the repo carries between sessions.
+
+    ``state_dict()`` shares the live per-parameter dicts, so new ones are built.
+    """
+    compact = {
+        index: {key: value.to(torch.bfloat16) if key in ("exp_avg", "exp_avg_sq") else value
+                for key, value in per_param.items()}
+        for index, per_param in state["state"].items()
+    }
+    return {**state, "state": compact}
+
+
+def _expand_optimizer_state(state: dict) -> dict:
+    for per_param in state["state"].values():
+        for key in ("exp_avg", "exp_avg_sq"):
+            per_param[key] = per_param[key].float()
+    return state
+
+
+def train(
+    config: dict,
+    model: torch.nn.Module,
+    make_batch: MakeBatch,
+    validate: Validate,
+    *,
+    resume: bool = False,
+    max_steps: int | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict:
+    """Run (or resume) a training run as the config says; returns the last log record.
+
+    ``max_steps`` stops early (smoke tests) without changing the schedule.
+    """
+    optim, run = config["optim"], config["run"]
+    total_steps = int(optim["steps"])
+    checkpoint_path = Path(run["checkpoint"])
+    log_path = Path(run["log"])
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    autocast_dtype = {"bf16": torch.bfloat16, "fp32": None}[run.get("precision", "fp32")]
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=float(optim["lr"]))
+    rng = np.random.default_rng(int(run.get("seed", 0)))
+    torch.manual_seed(int(run.get("seed", 0)))
+    step, elapsed = 0, 0.0
+
+    if resume:
+        if not checkpoint_path.is_file():
+            raise BrightroomError(f"cannot resume: no checkpoint at '{checkpoint_path}'.")
+        saved = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(_expand_optimizer_state(saved["optimizer"]))
+        rng.bit_generator.state = saved["rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        step, elapsed = saved["step"], saved["elapsed"]
+        progress(f"resumed from {checkpoint_path} at step {step}")
+
+    def save_checkpoint() -> None:
+        checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = checkpoint_path.with_name(checkpoint_path.name + ".tmp")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": _compact_optimizer_state(optimizer.state_dict()),
+                "rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "step": step,
+                "elapsed": elapsed,
+                "config": config,
+            },
+            tmp,
+        )
+        tmp.replace(checkpoint_path)
+
+    def export(val_psnr: float | None) -> None:
+        model_config = {k: v for k, v in config["model"].items() if k != "architecture"}
+        extra = {"steps": str(step), "train_seconds": f"{elapsed:.0f}", "name": config.get("name", "")}
+        if val_psnr is not None:
+            extra["validation_psnr"] = f"{val_psnr:.3f}"
+        output = Path(run["output"])
+        output.parent.mkdir(parents=True, exist_ok=True)
+        save_weights(model, output, config["model"]["architecture"], model_config, extra)
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    stop_at = total_steps if max_steps is None else min(total_steps, step + max_steps)
+    losses: list[float] = []
+    record: dict = {}
+    with log_path.open("a") as log:
+        while step < stop_at:
+            started = time.perf_counter()
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_lr(step, total_steps, float(optim["lr"]), float(optim["lr_min"]))
+            inputs, target = make_batch(rng)
+            inputs = tuple(t.to(device) for t in inputs)
+            target = target.to(device)
+            model.train()
+            with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+                output = model(*inputs)
+            loss = F.l1_loss(output.float(), target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            step += 1
+            elapsed += time.perf_counter() - started
+
+            is_last = step == stop_at
+            if step % 100 == 0 or is_last:
+                record = {"step": step, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
+                          "seconds": round(elapsed, 1)}
+                losses.clear()
+                if step % int(run["validate_every"]) == 0 or is_last:
+                    model.eval()
+                    with torch.no_grad():
+                        record["val_psnr"] = round(validate(model), 3)
+                    export(record["val_psnr"])
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                progress(json.dumps(record))
+            if step % int(run["checkpoint_every"]) == 0 or is_last:
+                save_checkpoint()
+    return record
