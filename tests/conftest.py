@@ -1,0 +1,35 @@
+"""Shared fixtures: small images made on the fly, and the shared datasets when they are present."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from brightroom.bench.catalog import data_root
+from brightroom.io import write_image
+
+
+def smooth_image(height: int, width: int, channels: int, seed: int = 0) -> np.ndarray:
+    """A natural-ish test picture: smoothed noise stretched to [0, 1]."""
+    rng = np.random.default_rng(seed)
+    image = ndimage.gaussian_filter(rng.random((height, width, channels)), (2, 2, 0))
+    return ((image - image.min()) / (image.max() - image.min())).astype(np.float32)
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """A folder of three small colour PNGs, as a stand-in dataset."""
+    folder = tmp_path / "tiny-set"
+    folder.mkdir()
+    for index in range(3):
+        write_image(folder / f"img{index}.png", smooth_image(40, 48, 3, seed=index))
+    return folder
+
+
+def shared_set(name: str) -> Path:
+    """A set of the shared datasets, or skip when the datasets are not beside the repo."""
+    folder = data_root() / "test" / name
+    if not folder.is_dir():
+        pytest.skip(f"the shared dataset {name} is not at {folder}")
+    return folder

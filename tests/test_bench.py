@@ -1,0 +1,89 @@
+import json
+
+import numpy as np
+import pytest
+
+from brightroom.bench.report import markdown_table, update_report
+from brightroom.bench.runner import run_benchmark
+from brightroom.cli import main
+from brightroom.errors import BrightroomError
+from conftest import shared_set
+
+
+def test_denoise_rows_have_the_protocol_fields(image_folder):
+    rows = run_benchmark("denoise", [str(image_folder)], ["nlm", "bm3d"], [15, 50], show_progress=False)
+    assert [(r["sigma"], r["method"]) for r in rows] == [(15, "nlm"), (15, "bm3d"), (50, "nlm"), (50, "bm3d")]
+    for row in rows:
+        assert set(row) >= {"task", "dataset", "method", "sigma", "images", "psnr", "ssim", "seconds",
+                            "megapixels_per_second"}
+        assert row["dataset"] == "tiny-set" and row["images"] == 3
+        assert 15 < row["psnr"] < 60 and 0 < row["ssim"] <= 1 and row["megapixels_per_second"] > 0
+    by_sigma = {r["sigma"]: r["psnr"] for r in rows if r["method"] == "bm3d"}
+    assert by_sigma[15] > by_sigma[50] + 3
+
+
+def test_limits_cap_images_overall_and_per_method(image_folder):
+    rows = run_benchmark("denoise", [str(image_folder)], ["nlm", "bm3d"], [25], limit=2,
+                         method_limits={"bm3d": 1}, show_progress=False)
+    assert {r["method"]: r["images"] for r in rows} == {"nlm": 2, "bm3d": 1}
+
+
+def test_every_method_sees_the_same_noisy_input(image_folder):
+    first = run_benchmark("denoise", [str(image_folder)], ["nlm"], [25], show_progress=False)
+    again = run_benchmark("denoise", [str(image_folder)], ["bm3d", "nlm"], [25], show_progress=False)
+    assert first[0]["psnr"] == again[1]["psnr"]
+
+
+def test_sr_rows(image_folder):
+    rows = run_benchmark("sr", [str(image_folder)], ["bicubic", "lanczos"], [2, 4], show_progress=False)
+    assert [(r["scale"], r["method"]) for r in rows] == [(2, "bicubic"), (2, "lanczos"), (4, "bicubic"), (4, "lanczos")]
+    assert rows[0]["psnr"] > rows[2]["psnr"]
+
+
+def test_unknown_dataset_task_and_method_are_clear_errors(image_folder):
+    with pytest.raises(BrightroomError, match="no dataset 'NoSuchSet'"):
+        run_benchmark("sr", ["NoSuchSet"], ["bicubic"], [2], show_progress=False)
+    with pytest.raises(BrightroomError, match="unknown benchmark task"):
+        run_benchmark("paint", [str(image_folder)], ["bicubic"], [2], show_progress=False)
+    with pytest.raises(BrightroomError, match="unknown sr method"):
+        run_benchmark("sr", [str(image_folder)], ["magic"], [2], show_progress=False)
+
+
+@pytest.mark.parametrize("scale, published", [(2, 33.66), (4, 28.42)])
+def test_bicubic_set5_reproduces_the_published_psnr(scale, published):
+    shared_set("Set5")
+    rows = run_benchmark("sr", ["Set5"], ["bicubic"], [scale], show_progress=False)
+    assert rows[0]["psnr"] == pytest.approx(published, abs=0.05)
+
+
+def test_report_sections_are_replaced_not_duplicated(tmp_path):
+    report = tmp_path / "BENCHMARKS.md"
+    row = {"task": "sr", "dataset": "Set5", "method": "bicubic", "scale": 2, "images": 5, "psnr": 33.65,
+           "ssim": 0.93, "seconds": 0.01, "megapixels_per_second": 10.0}
+    update_report(report, "sr", "SR", markdown_table([row]))
+    update_report(report, "other", "Other", "kept")
+    update_report(report, "sr", "SR", markdown_table([{**row, "psnr": 34.0}]))
+    text = report.read_text()
+    assert text.count("<!-- bench:sr -->") == 1 and "34.00" in text and "33.65" not in text and "kept" in text
+
+
+def test_cli_bench_writes_json_and_report(image_folder, tmp_path, capsys):
+    out, report = tmp_path / "rows.json", tmp_path / "B.md"
+    code = main(["bench", "--task", "sr", "--datasets", str(image_folder), "--scales", "2", "--methods", "bicubic",
+                 "--json", str(out), "--report", str(report), "--section", "sr-test", "--quiet", "--markdown"])
+    assert code == 0
+    rows = json.loads(out.read_text())
+    assert rows[0]["scale"] == 2 and rows[0]["method"] == "bicubic"
+    assert "| tiny-set | x2 | bicubic | 3 |" in capsys.readouterr().out
+    assert "Produced by `brightroom" in report.read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sigmas", "a,b"], "--sigmas takes a comma-separated list"),
+    (["--limit", "0"], "--limit must be at least 1"),
+    (["--limit-method", "bm3d=zero"], "--limit-method takes METHOD=N"),
+])
+def test_cli_bench_bad_options(image_folder, capsys, argv, message):
+    code = main(["bench", "--task", "denoise", "--datasets", str(image_folder), "--quiet"] + argv)
+    assert code == 2
+    assert message in capsys.readouterr().err

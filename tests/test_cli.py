@@ -1,0 +1,107 @@
+"""The command line, run in a subprocess as a user would: exit codes, messages, files left behind."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from brightroom.degrade import add_gaussian_noise
+from brightroom.io import read_image, write_image
+from conftest import smooth_image
+
+
+def brightroom(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "brightroom.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture
+def noisy_png(tmp_path: Path) -> Path:
+    noisy = np.clip(add_gaussian_noise(smooth_image(48, 64, 3), 15, seed=3), 0, 1)
+    return write_image(tmp_path / "noisy.png", noisy)
+
+
+def test_help_lists_the_commands():
+    result = brightroom("--help")
+    assert result.returncode == 0
+    for command in ("info", "denoise", "upscale", "enhance", "bench", "train", "methods"):
+        assert command in result.stdout
+
+
+def test_info_reports_size_mode_and_noise(noisy_png):
+    result = brightroom("info", str(noisy_png))
+    assert result.returncode == 0
+    assert "64 x 48" in result.stdout and "RGB, 8-bit" in result.stdout
+    sigma = float(result.stdout.split("noise sigma:")[1].split()[0])
+    assert 10 < sigma < 20
+
+
+def test_denoise_writes_a_cleaner_image_and_never_overwrites(noisy_png, tmp_path):
+    output = tmp_path / "clean.png"
+    result = brightroom("denoise", str(noisy_png), "-o", str(output), "--method", "nlm", "--sigma", "15")
+    assert result.returncode == 0, result.stderr
+    assert read_image(output).pixels.std() < read_image(noisy_png).pixels.std()
+    again = brightroom("denoise", str(noisy_png), "-o", str(output), "--method", "nlm")
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    same = brightroom("denoise", str(noisy_png), "-o", str(noisy_png), "--method", "nlm", "--overwrite")
+    assert same.returncode == 2 and "never overwrites an original" in same.stderr
+
+
+def test_upscale_and_default_output_name(noisy_png):
+    result = brightroom("upscale", str(noisy_png), "--scale", "3")
+    assert result.returncode == 0, result.stderr
+    written = noisy_png.with_name("noisy-x3.png")
+    assert Path(result.stdout.strip()) == written
+    assert read_image(written).pixels.shape == (144, 192, 3)
+
+
+def test_enhance_denoises_with_the_auto_recipe(noisy_png, tmp_path):
+    result = brightroom("enhance", str(noisy_png), "-o", str(tmp_path / "out.png"))
+    assert result.returncode == 0, result.stderr
+    assert "denoise (" in result.stderr
+    assert read_image(tmp_path / "out.png").pixels.shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize(
+    "make_input, args, message",
+    [
+        (lambda d: d / "missing.png", ["denoise"], "no such file"),
+        (lambda d: d, ["denoise"], "it is a folder"),
+        (lambda d: _write(d / "empty.png", b""), ["denoise"], "empty"),
+        (lambda d: _write(d / "notes.png", b"hello, not a picture\n" * 20), ["enhance"], "not an image"),
+        (lambda d: _truncated_png(d), ["denoise", "--method", "nlm"], "truncated or corrupt"),
+        (lambda d: _valid_png(d), ["denoise", "--sigma", "90"], "sigma must be from 0 to 75"),
+        (lambda d: _valid_png(d), ["denoise", "--method", "magic"], "unknown denoise method 'magic'"),
+        (lambda d: _valid_png(d), ["upscale", "--scale", "8"], "scale must be one of 2, 3, 4"),
+        (lambda d: _valid_png(d), ["enhance", "-o", "out.xyz"], "cannot write"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, make_input, args, message):
+    source = make_input(tmp_path)
+    command, *options = args
+    before = set(tmp_path.rglob("*"))
+    result = brightroom(command, str(source), *options, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert set(tmp_path.rglob("*")) == before  # nothing written, not even a temporary file
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _valid_png(folder: Path) -> Path:
+    return write_image(folder / "ok.png", smooth_image(32, 32, 3))
+
+
+def _truncated_png(folder: Path) -> Path:
+    data = _valid_png(folder).read_bytes()
+    return _write(folder / "cut.png", data[: len(data) // 2])
+
+
+def test_argument_errors_exit_2():
+    assert brightroom("upscale").returncode == 2
+    assert brightroom("frobnicate").returncode == 2

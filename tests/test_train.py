@@ -1,0 +1,97 @@
+"""A few smoke steps of the real training loop on a tiny model and a tiny dataset."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from brightroom.cli import main
+from brightroom.nn.registry import load_weights, read_metadata
+from brightroom.train.config import load_config
+from brightroom.train.denoise import noisy_batch
+from brightroom.train.loop import cosine_lr
+
+
+def _config(tmp_path: Path, data: Path) -> Path:
+    text = f"""
+task = "denoise"
+name = "tiny"
+[model]
+architecture = "NoiseLevelUNet"
+channels = 3
+widths = [8, 16, 32]
+blocks = 1
+[data]
+train = "{data}"
+holdout_every = 3
+patch_size = 32
+batch_size = 2
+[noise]
+sigma_max = 75
+poisson_gaussian_fraction = 0.5
+validation_sigma = 25
+[optim]
+steps = 4
+lr = 1e-3
+lr_min = 1e-5
+[run]
+precision = "bf16"
+seed = 0
+checkpoint = "{tmp_path / 'ckpt.pt'}"
+log = "{tmp_path / 'log.jsonl'}"
+output = "{tmp_path / 'tiny.safetensors'}"
+checkpoint_every = 2
+validate_every = 2
+"""
+    path = tmp_path / "tiny.toml"
+    path.write_text(text)
+    return path
+
+
+def test_train_checkpoints_resumes_and_exports(tmp_path, image_folder):
+    config = _config(tmp_path, image_folder)
+    assert main(["train", "denoise", "--config", str(config), "--max-steps", "2"]) == 0
+    first = torch.load(tmp_path / "ckpt.pt", weights_only=False)
+    assert first["step"] == 2
+    assert main(["train", "denoise", "--config", str(config), "--resume"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert all("val_psnr" in r and r["val_psnr"] > 10 for r in records)
+    assert torch.load(tmp_path / "ckpt.pt", weights_only=False)["step"] == 4
+    model = load_weights(tmp_path / "tiny.safetensors")
+    assert read_metadata(tmp_path / "tiny.safetensors")["steps"] == "4"
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 16, 16), torch.full((1, 1, 16, 16), 0.1))
+    assert out.shape == (1, 3, 16, 16)
+
+
+def test_resume_without_checkpoint_and_wrong_task_are_errors(tmp_path, image_folder, capsys):
+    config = _config(tmp_path, image_folder)
+    assert main(["train", "denoise", "--config", str(config), "--resume"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    assert main(["train", "sr", "--config", str(config)]) == 2
+    assert main(["train", "denoise", "--config", "no-such-config"]) == 2
+    assert "shipped: denoise-color, denoise-gray" in capsys.readouterr().err
+
+
+def test_shipped_configs_load():
+    for name in ("denoise-color", "denoise-gray"):
+        config = load_config(name)
+        assert config["noise"]["sigma_max"] == 75 and config["run"]["output"].endswith(f"{name}.safetensors")
+
+
+def test_noisy_batch_gives_matching_sigma_maps():
+    rng = np.random.default_rng(0)
+    clean = np.full((64, 3, 16, 16), 0.5, np.float32)
+    noisy, sigma = noisy_batch(clean, {"sigma_max": 75, "poisson_gaussian_fraction": 0.5}, rng)
+    assert sigma.shape == (64, 1, 16, 16) and 0 <= sigma.min() and sigma.max() <= 75 / 255 + 1e-6
+    measured = (noisy - clean).std(axis=(1, 2, 3))
+    np.testing.assert_allclose(measured, sigma.mean(axis=(1, 2, 3)), atol=0.03)
+
+
+def test_cosine_schedule_ends_at_the_minimum():
+    assert cosine_lr(0, 10, 1.0, 0.1) == 1.0
+    assert cosine_lr(5, 10, 1.0, 0.1) == pytest.approx(0.55)
+    assert cosine_lr(10, 10, 1.0, 0.1) == pytest.approx(0.1)
