@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from ..errors import BrightroomError
+from ..io import READABLE_SUFFIXES
 
 DATA_ENV = "BRIGHTROOM_DATA"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def data_root() -> Path:
@@ -47,7 +47,7 @@ def dataset_name(name_or_path: str) -> str:
 
 def image_files(folder: Path, limit: int | None = None) -> list[Path]:
     """A folder's images, sorted by name, the first ``limit`` of them if given."""
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in READABLE_SUFFIXES)
     if not files:
         raise BrightroomError(f"the folder '{folder}' has no images.")
     return files[:limit] if limit else files

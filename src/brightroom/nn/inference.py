@@ -37,23 +37,34 @@ def run_padded(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarra
     return y[0, :, :height, :width].permute(1, 2, 0).numpy().astype(np.float32)
 
 
-def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
-    """Blending weights along one side of a tile: linear ramps over the overlap, except at image borders."""
+def _blend_weights(length: int, overlap: int, margin: int, at_start: bool, at_end: bool) -> np.ndarray:
+    """Weights along one side of a tile: zero over the outer ``margin`` (where zero padding
+    inside the network still shows), then a linear ramp up to 1 at ``overlap``; image borders
+    keep full weight."""
+    distance = np.arange(length, dtype=np.float32)
+    ramp = np.clip((distance - margin + 0.5) / (overlap - 2 * margin), 0.0, 1.0)
     weights = np.ones(length, np.float32)
-    ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
     if not at_start:
-        weights[:overlap] = np.minimum(weights[:overlap], ramp)
+        weights = np.minimum(weights, ramp)
     if not at_end:
-        weights[length - overlap :] = np.minimum(weights[length - overlap :], ramp[::-1])
+        weights = np.minimum(weights, ramp[::-1])
     return weights
 
 
-def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+def _tile_spans(length: int, tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
+    """(start, end) of tiles covering ``length``. Starts are multiples of the network's
+    downsampling factor, so every tile sees the same pixel grid as the whole image would."""
     if length <= tile:
-        return [0]
+        return [(0, length)]
     step = tile - overlap
-    starts = list(range(0, length - tile, step))
-    return starts + [length - tile]
+    spans = []
+    start = 0
+    while start + tile < length:
+        spans.append((start, start + tile))
+        start += step
+    last = max(0, (length - tile) // multiple * multiple)
+    spans.append((min(start, last), length))
+    return spans
 
 
 def run_tiled(
@@ -62,35 +73,41 @@ def run_tiled(
     sigma: float | np.ndarray,
     *,
     tile: int = 512,
-    overlap: int = 64,
+    overlap: int = 96,
+    margin: int = 32,
     progress=None,
 ) -> np.ndarray:
-    """Run ``net`` over overlapping tiles blended with linear feathering, in bounded memory.
+    """Run ``net`` over overlapping tiles blended with feathered weights, in bounded memory.
 
     An image no larger than one tile is processed in one pass. ``sigma`` is a scalar
     or an H x W map on the [0, 1] scale. ``progress(done, total)`` is called per tile.
+    ``tile`` and ``overlap`` must be multiples of the network's ``multiple``, and
+    ``overlap`` at least twice ``margin``.
 
     >>> from brightroom.nn.denoiser import NoiseLevelUNet
     >>> net = NoiseLevelUNet(1, (8, 16, 32), 1).eval()
-    >>> run_tiled(net, np.zeros((100, 70, 1), np.float32), 0.1, tile=64, overlap=16).shape
+    >>> run_tiled(net, np.zeros((100, 70, 1), np.float32), 0.1, tile=64, overlap=32, margin=8).shape
     (100, 70, 1)
     """
+    multiple = getattr(net, "multiple", 1)
+    if tile % multiple or overlap % multiple or overlap < 2 * margin or overlap >= tile:
+        raise ValueError(f"bad tiling: tile {tile}, overlap {overlap}, margin {margin}, multiple {multiple}")
     height, width, channels = image.shape
     if height <= tile and width <= tile:
         return run_padded(net, image, sigma)
     sigma_map = None if np.ndim(sigma) == 0 else np.asarray(sigma, np.float32).reshape(height, width)
     output = np.zeros((height, width, channels), np.float32)
     total_weight = np.zeros((height, width, 1), np.float32)
-    rows, cols = _tile_starts(height, tile, overlap), _tile_starts(width, tile, overlap)
+    rows = _tile_spans(height, tile, overlap, multiple)
+    cols = _tile_spans(width, tile, overlap, multiple)
     done, total = 0, len(rows) * len(cols)
-    for top in rows:
-        for left in cols:
-            bottom, right = min(top + tile, height), min(left + tile, width)
+    for top, bottom in rows:
+        for left, right in cols:
             crop_sigma = sigma if sigma_map is None else sigma_map[top:bottom, left:right]
             result = run_padded(net, image[top:bottom, left:right], crop_sigma)
             weight = np.outer(
-                _ramp(bottom - top, overlap, top == 0, bottom == height),
-                _ramp(right - left, overlap, left == 0, right == width),
+                _blend_weights(bottom - top, overlap, margin, top == 0, bottom == height),
+                _blend_weights(right - left, overlap, margin, left == 0, right == width),
             )[..., None]
             output[top:bottom, left:right] += result * weight
             total_weight[top:bottom, left:right] += weight

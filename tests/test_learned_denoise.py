@@ -1,0 +1,84 @@
+"""The shipped learned denoisers: loading, quality on a real photo, tiling, blind mode, bad input."""
+
+import numpy as np
+import pytest
+
+from brightroom import denoise
+from brightroom.degrade import add_gaussian_noise, add_poisson_gaussian_noise, poisson_gaussian_std
+from brightroom.errors import BrightroomError
+from brightroom.metrics import psnr, to_8bit_levels
+from brightroom.nn.inference import run_padded, run_tiled
+from brightroom.nn.registry import load_shipped, read_metadata, shipped_weights_path
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()[100:356, 120:440].astype(np.float32) / 255.0  # 256 x 320 crop
+
+
+@pytest.mark.parametrize("name, channels", [("denoise-color", 3), ("denoise-gray", 1)])
+def test_shipped_weights_load_with_their_recipe(name, channels):
+    model = load_shipped(name)
+    assert model.channels == channels and not model.training
+    metadata = read_metadata(shipped_weights_path(name))
+    assert metadata["architecture"] == "NoiseLevelUNet" and int(metadata["steps"]) > 0
+    assert shipped_weights_path(name).stat().st_size < 5_000_000
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_learned_denoiser_beats_nlm_on_a_real_photo(photo, channels):
+    clean = photo if channels == 3 else photo.mean(axis=2, keepdims=True)
+    noisy = add_gaussian_noise(clean, 25, seed=0)
+    learned = psnr(denoise(noisy, 25, method="brightroom"), clean)
+    assert learned > psnr(noisy, clean) + 8
+    assert learned > psnr(denoise(noisy, 25, method="nlm"), clean) + 1
+
+
+def test_tiled_and_whole_image_agree_within_one_level(photo):
+    net = load_shipped("denoise-color")
+    noisy = add_gaussian_noise(np.tile(photo, (2, 2, 1)), 30, seed=1)  # 512 x 640
+    whole = run_padded(net, noisy, 30 / 255)
+    tiled = run_tiled(net, noisy, 30 / 255, tile=256, overlap=96, margin=32)
+    assert np.abs(to_8bit_levels(whole) - to_8bit_levels(tiled)).max() <= 1
+
+
+def test_blind_mode_estimates_sigma(photo):
+    noisy = add_gaussian_noise(photo, 15, seed=2)
+    blind = psnr(denoise(noisy, method="brightroom"), photo)
+    informed = psnr(denoise(noisy, 15, method="brightroom"), photo)
+    assert blind == pytest.approx(informed, abs=0.3)
+
+
+def test_signal_dependent_noise_with_a_sigma_map(photo):
+    noisy = add_poisson_gaussian_noise(photo, shot=0.01, read=0.01, seed=3)
+    sigma_map = poisson_gaussian_std(photo, 0.01, 0.01).mean(axis=2) * 255
+    restored = denoise(noisy, method="brightroom", sigma=None)
+    from brightroom.tasks.denoise import denoise_learned
+
+    mapped = np.clip(denoise_learned(noisy, sigma_map), 0, 1)
+    assert psnr(mapped, photo) > psnr(noisy, photo) + 6
+    assert psnr(restored, photo) > psnr(noisy, photo) + 5
+
+
+@pytest.mark.parametrize(
+    "image, sigma, message",
+    [
+        (np.zeros((32, 32, 2), np.float32), 10, "shape"),
+        (np.full((32, 32, 3), np.nan, np.float32), 10, "NaN"),
+        (np.zeros((32, 32, 3), np.float32), 76, "sigma must be from 0 to 75"),
+    ],
+)
+def test_bad_input_is_a_clear_error(image, sigma, message):
+    with pytest.raises(BrightroomError, match=message):
+        denoise(image, sigma=sigma, method="brightroom")
+
+
+def test_bad_tiling_is_refused():
+    with pytest.raises(ValueError, match="bad tiling"):
+        run_tiled(load_shipped("denoise-color"), np.zeros((64, 64, 3), np.float32), 0.1, tile=100)
+
+
+def test_zero_sigma_leaves_a_clean_image_nearly_unchanged(photo):
+    assert psnr(denoise(photo, 0, method="brightroom"), photo) > 40
