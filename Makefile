@@ -23,5 +23,15 @@ demo: install
 test: install-test
 	$(BIN)/python -m pytest
 
+# Regenerates every table of BENCHMARKS.md on this machine (about half an hour on 2 cores).
+BENCH := $(BIN)/brightroom bench --report BENCHMARKS.md --quiet
+bench: install
+	$(BENCH) --section denoise-color --title "Colour denoising (AWGN)" --task denoise \
+	  --datasets CBSD68,Kodak24 --sigmas 15,25,50 --methods nlm,bm3d --limit-method bm3d=10
+	$(BENCH) --section denoise-gray --title "Gray denoising (AWGN)" --task denoise \
+	  --datasets BSD68,Set12 --sigmas 15,25,50 --methods nlm,bm3d --limit-method bm3d=12
+	$(BENCH) --section sr --title "Super-resolution (PSNR/SSIM on Y)" --task sr \
+	  --datasets Set5,Set14,BSD100 --scales 2,3,4 --methods bicubic,lanczos
+
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build src/*.egg-info

@@ -7,7 +7,7 @@ from brightroom import denoise
 from brightroom.degrade import add_gaussian_noise, add_poisson_gaussian_noise, poisson_gaussian_std
 from brightroom.errors import BrightroomError
 from brightroom.metrics import psnr, to_8bit_levels
-from brightroom.nn.inference import run_padded, run_tiled
+from brightroom.nn.inference import denoise_tiled, run_padded
 from brightroom.nn.registry import load_shipped, read_metadata, shipped_weights_path
 
 
@@ -40,7 +40,7 @@ def test_tiled_and_whole_image_agree_within_one_level(photo):
     net = load_shipped("denoise-color")
     noisy = add_gaussian_noise(np.tile(photo, (2, 2, 1)), 30, seed=1)  # 512 x 640
     whole = run_padded(net, noisy, 30 / 255)
-    tiled = run_tiled(net, noisy, 30 / 255, tile=256, overlap=96, margin=32)
+    tiled = denoise_tiled(net, noisy, 30 / 255, tile=256, overlap=96, margin=32)
     assert np.abs(to_8bit_levels(whole) - to_8bit_levels(tiled)).max() <= 1
 
 
@@ -77,7 +77,7 @@ def test_bad_input_is_a_clear_error(image, sigma, message):
 
 def test_bad_tiling_is_refused():
     with pytest.raises(ValueError, match="bad tiling"):
-        run_tiled(load_shipped("denoise-color"), np.zeros((64, 64, 3), np.float32), 0.1, tile=100)
+        denoise_tiled(load_shipped("denoise-color"), np.zeros((64, 64, 3), np.float32), 0.1, tile=100)
 
 
 def test_zero_sigma_leaves_a_clean_image_nearly_unchanged(photo):

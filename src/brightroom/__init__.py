@@ -4,8 +4,8 @@ The public API, which the command line and the web service call:
 
 >>> import numpy as np, brightroom
 >>> noisy = brightroom.add_gaussian_noise(np.full((64, 64, 3), 0.5, np.float32), 20, seed=0)
->>> round(brightroom.estimate_noise_sigma(noisy))
-20
+>>> abs(brightroom.estimate_noise_sigma(noisy) - 20) < 1
+True
 """
 
 from .degrade import add_gaussian_noise, add_poisson_gaussian_noise

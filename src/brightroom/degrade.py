@@ -36,7 +36,7 @@ def add_gaussian_noise(image: np.ndarray, sigma: float, seed: int | np.random.Ge
 def poisson_gaussian_std(image: np.ndarray, shot: float, read: float) -> np.ndarray:
     """Per-pixel noise standard deviation of the sensor model: sqrt(shot * x + read**2).
 
-    >>> float(poisson_gaussian_std(np.array([0.25]), shot=0.01, read=0.0)[0])
+    >>> round(float(poisson_gaussian_std(np.array([0.25]), shot=0.01, read=0.0)[0]), 6)
     0.05
     """
     return np.sqrt(np.maximum(shot * np.asarray(image, dtype=np.float32), 0.0) + read**2).astype(np.float32)
@@ -145,3 +145,70 @@ def blur(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return np.stack(
         [ndimage.convolve(image[..., c], kernel, mode="reflect") for c in range(image.shape[2])], axis=2
     ).astype(np.float32)
+
+
+def anisotropic_gaussian_kernel(sigma_x: float, sigma_y: float, angle_degrees: float, size: int = 21) -> np.ndarray:
+    """A Gaussian blur kernel stretched along ``angle_degrees``, summing to 1.
+
+    >>> k = anisotropic_gaussian_kernel(3.0, 0.5, 0); k.shape, bool(k.sum(axis=0).std() > k.sum(axis=1).std())
+    ((21, 21), False)
+    """
+    if sigma_x <= 0 or sigma_y <= 0:
+        raise BrightroomError("blur sigmas must be positive.")
+    theta = np.radians(angle_degrees)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    covariance = rotation @ np.diag([sigma_x**2, sigma_y**2]) @ rotation.T
+    axis = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    grid = np.stack(np.meshgrid(axis, axis), axis=-1)  # (y, x) -> (x, y) pairs
+    inverse = np.linalg.inv(covariance)
+    kernel = np.exp(-0.5 * np.einsum("...i,ij,...j->...", grid, inverse, grid))
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def random_degradation(image: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
+    """The real-photo degradation chain (after BSRGAN / Real-ESRGAN): blur, downsampling and
+    noise in random order and strength, then JPEG; returns an image ``scale`` times smaller
+    (the input is first cropped to a multiple of ``scale``), float32 in [0, 1].
+
+    >>> x = np.random.default_rng(0).random((64, 48, 3)).astype(np.float32)
+    >>> random_degradation(x, 4, np.random.default_rng(1)).shape
+    (16, 12, 3)
+    """
+    image = crop_to_multiple(np.asarray(image, dtype=np.float32), scale)
+    target = (image.shape[1] // scale, image.shape[0] // scale)  # cv2 wants (width, height)
+
+    def blur_step(x: np.ndarray) -> np.ndarray:
+        if rng.random() < 0.5:
+            kernel = gaussian_kernel(rng.uniform(0.2, 2.5))
+        else:
+            kernel = anisotropic_gaussian_kernel(rng.uniform(0.5, 3.0), rng.uniform(0.2, 1.5), rng.uniform(0, 180))
+        return np.stack([cv2.filter2D(x[..., c], -1, kernel, borderType=cv2.BORDER_REFLECT) for c in range(x.shape[2])], 2)
+
+    def downsample_step(x: np.ndarray) -> np.ndarray:
+        choice = rng.integers(3)
+        if choice == 0:
+            from .resize import imresize
+
+            return imresize(x, output_shape=(target[1], target[0]))
+        interpolation = (cv2.INTER_LINEAR, cv2.INTER_AREA)[choice - 1]
+        resized = cv2.resize(x, target, interpolation=interpolation)
+        return resized.reshape(target[1], target[0], x.shape[2])
+
+    def noise_step(x: np.ndarray) -> np.ndarray:
+        if rng.random() < 0.6:
+            sigma = rng.uniform(1, 25) / 255
+            shape = x.shape if rng.random() < 0.6 else x.shape[:2] + (1,)  # colour or luma noise
+            return x + rng.standard_normal(shape).astype(np.float32) * sigma
+        return add_poisson_gaussian_noise(np.clip(x, 0, 1), rng.uniform(0.0005, 0.01), rng.uniform(0.0, 0.02), rng)
+
+    steps = [downsample_step]
+    if rng.random() < 0.8:
+        steps.append(blur_step)
+    if rng.random() < 0.8:
+        steps.append(noise_step)
+    for index in rng.permutation(len(steps)):
+        image = steps[index](image)
+    image = np.clip(image, 0.0, 1.0)
+    if rng.random() < 0.8:
+        image = jpeg_compress(image, int(rng.integers(30, 96)))
+    return image.astype(np.float32)

@@ -72,8 +72,8 @@ def update_report(path: str | Path, section: str, title: str, body: str) -> None
     """Replace (or append) the section ``section`` of a Markdown report, leaving the others alone.
 
     >>> import tempfile; p = Path(tempfile.mkdtemp()) / "B.md"
-    >>> update_report(p, "a", "A", "one"); update_report(p, "a", "A", "two")
-    >>> p.read_text().count("two"), p.read_text().count("one")
+    >>> update_report(p, "a", "A", "alpha"); update_report(p, "a", "A", "beta")
+    >>> p.read_text().count("beta"), p.read_text().count("alpha")
     (1, 0)
     """
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", section):

@@ -14,21 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-
-class ResidualBlock(nn.Module):
-    """conv-ReLU-conv with an identity shortcut, no normalisation, no bias."""
-
-    def __init__(self, width: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(width, width, 3, padding=1, bias=False)
-        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(F.relu(self.conv1(x), inplace=True))
-
-
-def _stage(width: int, blocks: int) -> nn.Sequential:
-    return nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
+from .blocks import residual_stage
 
 
 class NoiseLevelUNet(nn.Module):
@@ -56,15 +42,15 @@ class NoiseLevelUNet(nn.Module):
         w0, w1, w2 = widths
         self.channels = channels
         self.head = nn.Conv2d(channels * 4 + 1, w0, 3, padding=1, bias=False)
-        self.enc0 = _stage(w0, blocks)
+        self.enc0 = residual_stage(w0, blocks)
         self.down0 = nn.Conv2d(w0, w1, 2, stride=2, bias=False)
-        self.enc1 = _stage(w1, blocks)
+        self.enc1 = residual_stage(w1, blocks)
         self.down1 = nn.Conv2d(w1, w2, 2, stride=2, bias=False)
-        self.middle = _stage(w2, blocks)
+        self.middle = residual_stage(w2, blocks)
         self.up1 = nn.ConvTranspose2d(w2, w1, 2, stride=2, bias=False)
-        self.dec1 = _stage(w1, blocks)
+        self.dec1 = residual_stage(w1, blocks)
         self.up0 = nn.ConvTranspose2d(w1, w0, 2, stride=2, bias=False)
-        self.dec0 = _stage(w0, blocks)
+        self.dec0 = residual_stage(w0, blocks)
         self.tail = nn.Conv2d(w0, channels * 4, 3, padding=1, bias=False)
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

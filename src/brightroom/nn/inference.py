@@ -1,15 +1,23 @@
-"""Running a network on NumPy images: padding to the network's multiple, and
-tiling with overlap and feathered blending so any size fits in bounded memory."""
+"""Running networks on NumPy images: padding to a network's multiple, and tiling
+with overlap and feathered blending so any size fits in bounded memory."""
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 
-def _to_tensor(image: np.ndarray) -> torch.Tensor:
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """H x W x C float array -> 1 x C x H x W float32 tensor."""
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float()
+
+
+def to_image(tensor: torch.Tensor) -> np.ndarray:
+    """1 x C x H x W tensor -> H x W x C float32 array."""
+    return tensor[0].permute(1, 2, 0).float().numpy().astype(np.float32)
 
 
 def _sigma_tensor(sigma: float | np.ndarray, height: int, width: int) -> torch.Tensor:
@@ -26,7 +34,7 @@ def run_padded(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarra
     height, width = image.shape[:2]
     multiple = getattr(net, "multiple", 1)
     pad_h, pad_w = -height % multiple, -width % multiple
-    x = _to_tensor(image)
+    x = to_tensor(image)
     s = _sigma_tensor(sigma, height, width)
     if pad_h or pad_w:
         mode = "reflect" if pad_h < height and pad_w < width else "replicate"
@@ -34,7 +42,7 @@ def run_padded(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarra
         s = F.pad(s, (0, pad_w, 0, pad_h), mode="replicate")
     with torch.no_grad():
         y = net(x, s)
-    return y[0, :, :height, :width].permute(1, 2, 0).numpy().astype(np.float32)
+    return to_image(y[..., :height, :width])
 
 
 def _blend_weights(length: int, overlap: int, margin: int, at_start: bool, at_end: bool) -> np.ndarray:
@@ -67,51 +75,73 @@ def _tile_spans(length: int, tile: int, overlap: int, multiple: int) -> list[tup
     return spans
 
 
+TileFunction = Callable[[np.ndarray, slice, slice], np.ndarray]
+
+
 def run_tiled(
-    net: torch.nn.Module,
+    process: TileFunction,
     image: np.ndarray,
-    sigma: float | np.ndarray,
     *,
+    scale: int = 1,
+    multiple: int = 1,
     tile: int = 512,
     overlap: int = 96,
     margin: int = 32,
-    progress=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Run ``net`` over overlapping tiles blended with feathered weights, in bounded memory.
+    """Apply ``process(crop, rows, cols)`` over overlapping tiles and blend the results.
 
-    An image no larger than one tile is processed in one pass. ``sigma`` is a scalar
-    or an H x W map on the [0, 1] scale. ``progress(done, total)`` is called per tile.
-    ``tile`` and ``overlap`` must be multiples of the network's ``multiple``, and
-    ``overlap`` at least twice ``margin``.
+    ``process`` maps an input crop (with its row and column slices in the whole image)
+    to an output crop ``scale`` times larger. Tiles start on multiples of ``multiple``;
+    each tile's outer ``margin`` is discarded and the next ``overlap - 2 * margin``
+    pixels are feathered linearly. An image no larger than one tile is one call.
+    ``progress(done, total)`` is called after each tile.
 
-    >>> from brightroom.nn.denoiser import NoiseLevelUNet
-    >>> net = NoiseLevelUNet(1, (8, 16, 32), 1).eval()
-    >>> run_tiled(net, np.zeros((100, 70, 1), np.float32), 0.1, tile=64, overlap=32, margin=8).shape
-    (100, 70, 1)
+    >>> double = lambda crop, rows, cols: np.repeat(np.repeat(crop, 2, 0), 2, 1)
+    >>> image = np.random.default_rng(0).random((100, 70, 1)).astype(np.float32)
+    >>> out = run_tiled(double, image, scale=2, tile=48, overlap=24, margin=4)
+    >>> bool(np.allclose(out, double(image, None, None)))
+    True
     """
-    multiple = getattr(net, "multiple", 1)
     if tile % multiple or overlap % multiple or overlap < 2 * margin or overlap >= tile:
         raise ValueError(f"bad tiling: tile {tile}, overlap {overlap}, margin {margin}, multiple {multiple}")
     height, width, channels = image.shape
     if height <= tile and width <= tile:
-        return run_padded(net, image, sigma)
-    sigma_map = None if np.ndim(sigma) == 0 else np.asarray(sigma, np.float32).reshape(height, width)
-    output = np.zeros((height, width, channels), np.float32)
-    total_weight = np.zeros((height, width, 1), np.float32)
+        return process(image, slice(0, height), slice(0, width))
+    output = np.zeros((height * scale, width * scale, channels), np.float32)
+    total_weight = np.zeros((height * scale, width * scale, 1), np.float32)
     rows = _tile_spans(height, tile, overlap, multiple)
     cols = _tile_spans(width, tile, overlap, multiple)
     done, total = 0, len(rows) * len(cols)
     for top, bottom in rows:
         for left, right in cols:
-            crop_sigma = sigma if sigma_map is None else sigma_map[top:bottom, left:right]
-            result = run_padded(net, image[top:bottom, left:right], crop_sigma)
+            result = process(image[top:bottom, left:right], slice(top, bottom), slice(left, right))
             weight = np.outer(
-                _blend_weights(bottom - top, overlap, margin, top == 0, bottom == height),
-                _blend_weights(right - left, overlap, margin, left == 0, right == width),
+                _blend_weights((bottom - top) * scale, overlap * scale, margin * scale, top == 0, bottom == height),
+                _blend_weights((right - left) * scale, overlap * scale, margin * scale, left == 0, right == width),
             )[..., None]
-            output[top:bottom, left:right] += result * weight
-            total_weight[top:bottom, left:right] += weight
+            out_rows, out_cols = slice(top * scale, bottom * scale), slice(left * scale, right * scale)
+            output[out_rows, out_cols] += result * weight
+            total_weight[out_rows, out_cols] += weight
             done += 1
             if progress:
                 progress(done, total)
     return output / total_weight
+
+
+def denoise_tiled(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarray, **tiling) -> np.ndarray:
+    """Run a noise-level-conditioned denoiser over any image size.
+
+    ``sigma`` is a scalar or an H x W map on the [0, 1] scale.
+
+    >>> from brightroom.nn.denoiser import NoiseLevelUNet
+    >>> net = NoiseLevelUNet(1, (8, 16, 32), 1).eval()
+    >>> denoise_tiled(net, np.zeros((100, 70, 1), np.float32), 0.1, tile=64, overlap=32, margin=8).shape
+    (100, 70, 1)
+    """
+    sigma_map = None if np.ndim(sigma) == 0 else np.asarray(sigma, np.float32).reshape(image.shape[:2])
+
+    def process(crop: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+        return run_padded(net, crop, sigma if sigma_map is None else sigma_map[rows, cols])
+
+    return run_tiled(process, image, multiple=getattr(net, "multiple", 1), **tiling)

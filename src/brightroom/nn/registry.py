@@ -15,9 +15,11 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from ..errors import BrightroomError
 from .denoiser import NoiseLevelUNet
+from .sr import MultiScaleSR
 
 ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
     "NoiseLevelUNet": NoiseLevelUNet,
+    "MultiScaleSR": MultiScaleSR,
 }
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"

@@ -23,8 +23,8 @@ DEFAULT_METHOD = "brightroom"
 def check_image(image: np.ndarray) -> np.ndarray:
     """Validate an image for processing: float H x W x C with C in (1, 3), finite values.
 
-    >>> check_image(np.zeros((4, 4))).shape
-    (4, 4, 1)
+    >>> check_image(np.zeros((8, 8), np.float32)).shape
+    (8, 8, 1)
     """
     image = np.asarray(image)
     if image.ndim == 2:
@@ -110,9 +110,9 @@ def learned_denoiser_name(channels: int) -> str:
 
 @register("denoise", "brightroom", "Brightroom's noise-level-aware U-Net, trained here", learned=True)
 def denoise_learned(image: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
-    from ..nn.inference import run_tiled
+    from ..nn.inference import denoise_tiled
     from ..nn.registry import load_shipped
 
     net = load_shipped(learned_denoiser_name(image.shape[2]))
     sigma_map = np.asarray(sigma, np.float32) / 255.0
-    return run_tiled(net, image, sigma_map if sigma_map.ndim else float(sigma_map))
+    return denoise_tiled(net, image, sigma_map if sigma_map.ndim else float(sigma_map))

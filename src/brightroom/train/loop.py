@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from ..errors import BrightroomError
 from ..nn.registry import save_weights
 
-MakeBatch = Callable[[np.random.Generator], tuple[tuple[torch.Tensor, ...], torch.Tensor]]
+MakeBatch = Callable[[np.random.Generator], tuple[tuple, torch.Tensor]]  # (model inputs, target)
 Validate = Callable[[torch.nn.Module], float]
 
 
@@ -127,7 +127,7 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(step, total_steps, float(optim["lr"]), float(optim["lr_min"]))
             inputs, target = make_batch(rng)
-            inputs = tuple(t.to(device) for t in inputs)
+            inputs = tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in inputs)
             target = target.to(device)
             model.train()
             with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
@@ -141,11 +141,12 @@ def train(
             elapsed += time.perf_counter() - started
 
             is_last = step == stop_at
-            if step % 100 == 0 or is_last:
+            validating = step % int(run["validate_every"]) == 0 or is_last
+            if step % 100 == 0 or validating:
                 record = {"step": step, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
                           "seconds": round(elapsed, 1)}
                 losses.clear()
-                if step % int(run["validate_every"]) == 0 or is_last:
+                if validating:
                     model.eval()
                     with torch.no_grad():
                         record["val_psnr"] = round(validate(model), 3)

@@ -1,0 +1,24 @@
+"""Building blocks shared by the networks."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class ResidualBlock(nn.Module):
+    """conv-ReLU-conv with an identity shortcut, no normalisation, no bias."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x), inplace=True))
+
+
+def residual_stage(width: int, blocks: int) -> nn.Sequential:
+    """``blocks`` residual blocks of ``width`` channels in a row."""
+    return nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))
