@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pytest
 
 from brightroom.bench.report import markdown_table, update_report

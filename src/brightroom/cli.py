@@ -27,7 +27,7 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _process(args, tag: str, make_steps) -> None:
+def _process(args, tag: str, recipe) -> None:
     """Read, run a recipe, write: the shape shared by denoise, upscale and enhance."""
     from .io import read_image, write_image
     from .pipeline import run_recipe
@@ -36,10 +36,8 @@ def _process(args, tag: str, make_steps) -> None:
     output = Path(args.output) if args.output else _default_output(source, tag)
     _check_output_target(source, output, args.overwrite)
     photo = read_image(source)
-    steps = make_steps(photo)
-    result = run_recipe(photo, steps, progress=lambda text: _say(f"{text}..."))
-    written = write_image(output, result.pixels, like=photo, overwrite=args.overwrite)
-    print(written)
+    result = run_recipe(photo, recipe.steps(photo.pixels), progress=lambda text: _say(f"{text}..."))
+    print(write_image(output, result.pixels, like=photo, overwrite=args.overwrite))
 
 
 def _check_output_target(source: Path, output: Path, overwrite: bool) -> None:
@@ -47,9 +45,7 @@ def _check_output_target(source: Path, output: Path, overwrite: bool) -> None:
     from .io import WRITABLE_SUFFIXES
 
     if output.suffix.lower() not in WRITABLE_SUFFIXES:
-        raise BrightroomError(
-            f"cannot write '{output}': use one of {', '.join(WRITABLE_SUFFIXES)}."
-        )
+        raise BrightroomError(f"cannot write '{output}': use one of {', '.join(WRITABLE_SUFFIXES)}.")
     if output.exists() and source.exists() and output.resolve() == source.resolve():
         raise BrightroomError(f"'{output}' is the input; Brightroom never overwrites an original.")
     if output.exists() and not overwrite:
@@ -77,30 +73,23 @@ def cmd_info(args) -> None:
 
 
 def cmd_denoise(args) -> None:
-    from .pipeline import Step, best_denoise_method
-    from .tasks.denoise import resolve_sigma
+    from .pipeline import Recipe
 
-    def steps(photo):
-        method = args.method or best_denoise_method(photo.pixels.shape[2])
-        return [Step("denoise", method, {"sigma": resolve_sigma(photo.pixels, args.sigma)})]
-
-    _process(args, "denoised", steps)
+    _process(args, "denoised", Recipe("denoise", sigma=args.sigma, method=args.method))
 
 
 def cmd_upscale(args) -> None:
-    from .pipeline import Step
-    from .tasks.super_resolve import check_scale
+    from .pipeline import Recipe, best_upscale_method
 
-    scale = check_scale(args.scale)
-    _process(args, f"x{scale}", lambda photo: [Step("sr", args.method, {"scale": scale})])
+    method = args.method or best_upscale_method(args.model)
+    recipe = Recipe("off", upscale=args.scale, upscale_method=method)
+    _process(args, f"x{recipe.upscale}", recipe)
 
 
 def cmd_enhance(args) -> None:
-    from .pipeline import auto_recipe
-    from .tasks.super_resolve import check_scale
+    from .pipeline import Recipe
 
-    scale = check_scale(args.upscale) if args.upscale else None
-    _process(args, "enhanced", lambda photo: auto_recipe(photo.pixels, upscale=scale))
+    _process(args, "enhanced", Recipe("auto", upscale=args.upscale))
 
 
 def cmd_methods(args) -> None:
@@ -109,6 +98,15 @@ def cmd_methods(args) -> None:
     for task in task_names():
         for name, method in sorted(methods(task).items()):
             print(f"{task:<8} {name:<12} {method.summary}")
+
+
+def cmd_models(args) -> None:
+    from .nn.registry import shipped_models
+
+    for model in shipped_models():
+        trained = f"{model.get('steps', '?')} steps, {int(model.get('train_seconds', 0)) / 3600:.1f} h"
+        print(f"{model['name']:<14} {model['architecture']:<15} {int(model['parameters']):>9,} parameters  "
+              f"{model['megabytes']:>4} MB  {trained}  card: {model['card']}")
 
 
 def _parse_list(text: str, kind, what: str) -> list:
@@ -169,6 +167,22 @@ def cmd_train(args) -> None:
     run_training(args.task, args.config, resume=args.resume, max_steps=args.max_steps, progress=_say)
 
 
+def cmd_serve(args) -> None:
+    from .serve import run, settings_from_args
+
+    run(args.host, args.port, settings_from_args(args))
+
+
+def cmd_batch(args) -> None:
+    from .batch import run_batch
+
+    summary = run_batch(args.in_dir, args.out_dir, args.recipe, engine=args.engine, address=args.address,
+                        workers=args.workers, progress=not args.quiet, output_format=args.format)
+    print(summary.report())
+    if not summary.ok:
+        raise BrightroomError(f"{len(summary.failed)} of {len(summary.outcomes)} photos failed (listed above).")
+
+
 def cmd_demo(args) -> None:
     from .demo import run_demo
 
@@ -203,13 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
     up = add("upscale", cmd_upscale, "enlarge a photo 2, 3 or 4 times")
     add_io(up)
     up.add_argument("--scale", required=True, help="2, 3 or 4")
-    up.add_argument("--method", default="bicubic", help="super-resolution method (see 'brightroom methods')")
+    up.add_argument("--model", default="classic", choices=["classic", "real"],
+                    help="learned model: 'classic' for clean images, 'real' for real low-quality photos")
+    up.add_argument("--method", default=None,
+                    help="any super-resolution method instead (e.g. bicubic, lanczos; see 'brightroom methods')")
 
     enh = add("enhance", cmd_enhance, "the automatic recipe: estimate the noise and remove it, optionally upscale")
     add_io(enh)
     enh.add_argument("--upscale", default=None, help="also enlarge 2, 3 or 4 times")
 
     add("methods", cmd_methods, "list the tasks and their methods")
+    add("models", cmd_models, "list the shipped model weights and their training record")
 
     bench = add("bench", cmd_bench, "benchmark methods on standard datasets with the literature's protocol")
     bench.add_argument("--task", choices=["denoise", "sr"], required=True)
@@ -232,6 +250,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", required=True, help="a TOML file or the name of a shipped config")
     train.add_argument("--resume", action="store_true", help="continue from the config's checkpoint")
     train.add_argument("--max-steps", type=int, help="stop after this many steps (for smoke runs)")
+
+    from .serve.settings import add_serve_arguments
+
+    serve = add("serve", cmd_serve, "start the web page and REST API (http://127.0.0.1:8000)")
+    add_serve_arguments(serve)
+
+    batch = add("batch", cmd_batch, "run one recipe over every photo in a folder (resumable)")
+    batch.add_argument("in_dir")
+    batch.add_argument("out_dir")
+    batch.add_argument("--recipe", default="auto", help="auto, denoise, upscale2, upscale3, upscale4, or e.g. auto+upscale2")
+    batch.add_argument("--engine", choices=["local", "ray"], default="local")
+    batch.add_argument("--address", help="a Ray cluster's address (with --engine ray); default: a local Ray")
+    batch.add_argument("--workers", type=int, help="processes (local) or CPUs (ray); default: one per core")
+    batch.add_argument("--format", help="output format: png, jpg, tif, webp, heic (default: the input's; RAW -> TIFF)")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
 
     demo = add("demo", cmd_demo, "enhance a noisy sample photo (what 'make demo' runs)")
     demo.add_argument("--output-dir", default="demo-output")

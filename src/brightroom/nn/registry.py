@@ -8,6 +8,7 @@ nothing but the file.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -106,3 +107,19 @@ def load_shipped(name: str) -> torch.nn.Module:
             raise BrightroomError(f"the model '{name}' is not shipped with this installation.")
         _SHIPPED_CACHE[name] = load_weights(path)
     return _SHIPPED_CACHE[name]
+
+
+def shipped_models() -> list[dict[str, str]]:
+    """Every shipped weights file with its recipe and training record (from its metadata).
+
+    >>> all("architecture" in model for model in shipped_models())
+    True
+    """
+    models = []
+    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        metadata = read_metadata(path)
+        with safe_open(str(path), framework="pt") as handle:
+            parameters = sum(math.prod(handle.get_slice(key).get_shape()) for key in handle.keys())
+        models.append({"name": path.stem, "parameters": str(parameters), "megabytes": f"{path.stat().st_size / 1e6:.1f}",
+                       "card": str(path.with_suffix(".md")), **metadata})
+    return models

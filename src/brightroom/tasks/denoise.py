@@ -42,21 +42,35 @@ def check_image(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32, copy=False)
 
 
+def is_auto(sigma) -> bool:
+    """Whether a sigma option asks for a blind estimate (None or 'auto')."""
+    return sigma is None or (isinstance(sigma, str) and sigma.strip().lower() == "auto")
+
+
+def check_sigma(sigma) -> float:
+    """A noise level given by a user, as a number on the 0-255 scale, or a clear error.
+
+    >>> check_sigma("12.5")
+    12.5
+    """
+    try:
+        value = float(sigma)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or isinstance(sigma, bool) or not np.isfinite(value):
+        raise BrightroomError(f"sigma must be a number from 0 to {MAX_SIGMA:g} or 'auto', not '{sigma}'.")
+    if not 0 <= value <= MAX_SIGMA:
+        raise BrightroomError(f"sigma must be from 0 to {MAX_SIGMA:g} (0-255 scale), not {value:g}.")
+    return value
+
+
 def resolve_sigma(image: np.ndarray, sigma: float | str | None) -> float:
     """The noise level to use: a given sigma (checked) or, for None/'auto', a blind estimate.
 
     >>> resolve_sigma(np.zeros((16, 16, 1), np.float32), 10)
     10.0
     """
-    if sigma is None or (isinstance(sigma, str) and sigma.lower() == "auto"):
-        return estimate_noise_sigma(image)
-    try:
-        value = float(sigma)
-    except (TypeError, ValueError):
-        raise BrightroomError(f"sigma must be a number from 0 to {MAX_SIGMA:g} or 'auto', not '{sigma}'.") from None
-    if not 0 <= value <= MAX_SIGMA:
-        raise BrightroomError(f"sigma must be from 0 to {MAX_SIGMA:g} (0-255 scale), not {value:g}.")
-    return value
+    return estimate_noise_sigma(image) if is_auto(sigma) else check_sigma(sigma)
 
 
 def denoise(image: np.ndarray, sigma: float | str | None = None, method: str = DEFAULT_METHOD) -> np.ndarray:
