@@ -95,3 +95,24 @@ def test_cosine_schedule_ends_at_the_minimum():
     assert cosine_lr(0, 10, 1.0, 0.1) == 1.0
     assert cosine_lr(5, 10, 1.0, 0.1) == pytest.approx(0.55)
     assert cosine_lr(10, 10, 1.0, 0.1) == pytest.approx(0.1)
+
+
+def test_sigterm_stops_with_a_checkpoint(tmp_path, image_folder):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = _config(tmp_path, image_folder)
+    config.write_text(config.read_text().replace("steps = 4", "steps = 100000"))
+    process = subprocess.Popen([sys.executable, "-m", "brightroom.cli", "train", "denoise", "--config", str(config)],
+                               stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "log.jsonl"
+    deadline = time.time() + 60
+    while not (log.exists() and log.read_text()) and time.time() < deadline:  # the first record at step 2
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0
+    stopped = torch.load(tmp_path / "ckpt.pt", weights_only=False)["step"]
+    assert stopped >= 2 and f"stopped at step {stopped}" in stderr

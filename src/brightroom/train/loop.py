@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import time
 from pathlib import Path
 from typing import Callable
@@ -119,6 +120,10 @@ def train(
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     stop_at = total_steps if max_steps is None else min(total_steps, step + max_steps)
+    # SIGTERM or Ctrl-C ends the run after the current step with a checkpoint, so --resume loses nothing.
+    stop_requested = []
+    previous_handlers = {sig: signal.signal(sig, lambda *_: stop_requested.append(True))
+                         for sig in (signal.SIGTERM, signal.SIGINT)}
     losses: list[float] = []
     record: dict = {}
     with log_path.open("a") as log:
@@ -140,7 +145,7 @@ def train(
             step += 1
             elapsed += time.perf_counter() - started
 
-            is_last = step == stop_at
+            is_last = step == stop_at or bool(stop_requested)
             validating = step % int(run["validate_every"]) == 0 or is_last
             if step % 100 == 0 or validating:
                 record = {"step": step, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
@@ -156,4 +161,9 @@ def train(
                 progress(json.dumps(record))
             if step % int(run["checkpoint_every"]) == 0 or is_last:
                 save_checkpoint()
+            if stop_requested:
+                progress(f"stopped at step {step}; continue with --resume")
+                break
+    for sig, handler in previous_handlers.items():
+        signal.signal(sig, handler)
     return record
