@@ -206,7 +206,9 @@ def test_formats_health_docs_and_page(client):
     assert any(f["name"] == "raw" and ".dng" in f["suffixes"] for f in formats["formats"])
     health = client.get("/v1/health").json()
     assert health["status"] == "ok" and health["workers"] == 1 and health["queue_limit"] == 2
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text  # served locally, no CDN
+    assert "SwaggerUIBundle" in client.get("/docs-assets/swagger-ui-bundle.js").text
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/v1/enhance", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/result", "/v1/methods"):
         assert path in paths
