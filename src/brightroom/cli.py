@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -92,6 +93,68 @@ def cmd_enhance(args) -> None:
     _process(args, "enhanced", Recipe("auto", upscale=args.upscale))
 
 
+def _write_camera_result(args, output: Path, pixels) -> None:
+    """Camera results keep their precision: 16-bit where the output format holds it."""
+    from .io import write_image
+    from .io.formats import output_format
+
+    depth = 16 if 16 in output_format(output).write_bit_depths else None
+    print(write_image(output, pixels, bit_depth=depth, overwrite=args.overwrite))
+
+
+def _camera_output(args, sources: list[Path], tag: str) -> Path:
+    output = Path(args.output) if args.output else _default_output(sources[0], tag)
+    for source in sources:
+        _check_output_target(source, output, args.overwrite)
+    return output
+
+
+def cmd_develop(args) -> None:
+    from .camera import develop_raw
+
+    source = Path(args.input)
+    output = _camera_output(args, [source], "developed")
+    pixels = develop_raw(source, demosaic=args.demosaic, white_balance=_white_balance(args.white_balance),
+                         exposure=args.exposure, tone_curve_strength=args.tone_curve, local_tone=args.local_tone)
+    _write_camera_result(args, output, pixels)
+
+
+def _white_balance(text: str):
+    if text in ("auto", "as-shot", "gray-world"):
+        return text
+    gains = _parse_list(text, float, "white-balance")
+    if len(gains) != 3 or min(gains) <= 0:
+        raise BrightroomError(f"--white-balance takes auto, as-shot, gray-world or three positive gains R,G,B, not '{text}'.")
+    return tuple(gains)
+
+
+def cmd_burst(args) -> None:
+    from .camera import merge_burst, merge_raw_burst
+    from .io.formats import RAW_SUFFIXES
+
+    sources = [Path(frame) for frame in args.frames]
+    output = _camera_output(args, sources, "merged")
+    if all(source.suffix.lower() in RAW_SUFFIXES for source in sources):
+        pixels = merge_raw_burst(sources, reference=args.reference, robustness=args.robustness)
+    else:
+        pixels = merge_burst(sources, reference=args.reference, noise_sigma=args.noise_sigma,
+                             robustness=args.robustness, denoise_unmerged=not args.no_unmerged_denoise)
+    _write_camera_result(args, output, pixels)
+
+
+def cmd_hdr(args) -> None:
+    from .camera import fuse_exposures, merge_hdr
+
+    sources = [Path(frame) for frame in args.frames]
+    output = _camera_output(args, sources, "hdr")
+    if args.times:
+        times = _parse_list(args.times, float, "times")
+        pixels = merge_hdr(sources, times, tone_mapping=args.tone_mapping, response=args.response, align=args.align)
+    else:
+        pixels = fuse_exposures(sources, align=args.align)
+    _write_camera_result(args, output, pixels)
+
+
 def cmd_methods(args) -> None:
     from .tasks import methods, task_names
 
@@ -130,11 +193,17 @@ def _parse_method_limits(items: list[str]) -> dict[str, int]:
 
 
 def cmd_bench(args) -> None:
-    from .bench.report import markdown_section, markdown_table, update_report, write_json
     from .bench.runner import run_benchmark
 
     if args.limit is not None and args.limit < 1:
         raise BrightroomError("--limit must be at least 1.")
+    if args.task == "burst":
+        from .bench.burst import run_burst_benchmark
+
+        rows = run_burst_benchmark(_parse_list(args.datasets, str, "datasets"), _parse_list(args.frames, int, "frames"),
+                                   limit=args.limit, show_progress=not args.quiet)
+        _report(args, rows)
+        return
     if args.task == "denoise":
         settings = _parse_list(args.sigmas, float, "sigmas")
         default_methods = "nlm,bm3d"
@@ -150,7 +219,13 @@ def cmd_bench(args) -> None:
         method_limits=_parse_method_limits(args.limit_method),
         show_progress=not args.quiet,
     )
-    command = "brightroom " + " ".join(sys.argv[1:])
+    _report(args, rows)
+
+
+def _report(args, rows: list[dict]) -> None:
+    from .bench.report import markdown_section, markdown_table, update_report, write_json
+
+    command = shlex.join(["brightroom", *sys.argv[1:]])
     if args.json:
         write_json(rows, args.json)
     if args.report:
@@ -226,15 +301,46 @@ def build_parser() -> argparse.ArgumentParser:
     add_io(enh)
     enh.add_argument("--upscale", default=None, help="also enlarge 2, 3 or 4 times")
 
+    develop = add("develop", cmd_develop, "develop a RAW/DNG file with Brightroom's own camera pipeline")
+    develop.add_argument("input", help="the RAW or DNG file")
+    develop.add_argument("-o", "--output", help="where to write (default: next to the input, 16-bit TIFF)")
+    develop.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    develop.add_argument("--demosaic", default="mhc", choices=["mhc", "bilinear"], help="demosaicking method")
+    develop.add_argument("--white-balance", default="auto", help="auto, as-shot, gray-world, or gains R,G,B")
+    develop.add_argument("--exposure", type=float, default=0.0, help="exposure compensation in EV")
+    develop.add_argument("--tone-curve", type=float, default=0.5, help="global tone curve strength, 0 to 1")
+    develop.add_argument("--local-tone", type=float, default=0.25, help="local tone mapping strength, 0 to 1")
+
+    burst = add("burst", cmd_burst, "align and merge a handheld burst (RAW frames are merged, then developed)")
+    burst.add_argument("frames", nargs="+", help="two or more frames of the same size; the first is the reference")
+    burst.add_argument("-o", "--output", required=True, help="where to write the merged photo")
+    burst.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    burst.add_argument("--reference", type=int, default=0, help="index of the reference frame")
+    burst.add_argument("--noise-sigma", type=float, help="noise level (0-255); default: measured from the burst")
+    burst.add_argument("--robustness", type=float, default=1.0, help="motion rejection: higher rejects more")
+    burst.add_argument("--no-unmerged-denoise", action="store_true",
+                       help="leave regions where motion kept other frames out without single-image denoising")
+
+    hdr = add("hdr", cmd_hdr, "merge bracketed exposures: exposure fusion, or a radiance merge with --times")
+    hdr.add_argument("frames", nargs="+", help="two or more bracketed exposures of the same size")
+    hdr.add_argument("-o", "--output", required=True, help="where to write the result")
+    hdr.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    hdr.add_argument("--times", help="exposure times in seconds, comma-separated: radiance merge and tone mapping")
+    hdr.add_argument("--tone-mapping", default="reinhard", choices=["reinhard", "drago", "mantiuk"])
+    hdr.add_argument("--response", default="srgb", choices=["srgb", "calibrate"],
+                     help="camera response: the sRGB curve, or calibrated from the frames")
+    hdr.add_argument("--align", action="store_true", help="align the frames first (translation)")
+
     add("methods", cmd_methods, "list the tasks and their methods")
     add("models", cmd_models, "list the shipped model weights and their training record")
 
     bench = add("bench", cmd_bench, "benchmark methods on standard datasets with the literature's protocol")
-    bench.add_argument("--task", choices=["denoise", "sr"], required=True)
+    bench.add_argument("--task", choices=["denoise", "sr", "burst"], required=True)
     bench.add_argument("--datasets", required=True, help="comma-separated set names or folders")
     bench.add_argument("--methods", help="comma-separated methods (default: the classical baselines)")
     bench.add_argument("--sigmas", default="15,25,50", help="denoise: noise levels (0-255)")
     bench.add_argument("--scales", default="2,3,4", help="sr: scale factors")
+    bench.add_argument("--frames", default="4,8", help="burst: frames per synthetic burst")
     bench.add_argument("--limit", type=int, help="take the first N images of each set")
     bench.add_argument("--limit-method", action="append", metavar="METHOD=N",
                        help="run a slow method on only the first N images (repeatable)")

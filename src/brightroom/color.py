@@ -18,6 +18,15 @@ _YCBCR_MATRIX = np.array(
 ) / 255.0
 _YCBCR_OFFSET = np.array([16.0, 128.0, 128.0]) / 255.0
 
+# XYZ (D65 white) -> linear sRGB, the IEC 61966-2-1 matrix.
+XYZ_TO_LINEAR_SRGB = np.array(
+    [
+        [3.2404542, -1.5371385, -0.4985314],
+        [-0.9692660, 1.8760108, 0.0415560],
+        [0.0556434, -0.2040259, 1.0572252],
+    ]
+)
+
 # BT.601 luma weights, used to turn colour into gray.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 

@@ -34,10 +34,14 @@ def markdown_table(rows: list[dict]) -> str:
     ...     "psnr": 33.6489, "ssim": 0.9299, "seconds": 0.01, "megapixels_per_second": 12.3}]))
     | dataset | scale | method | images | PSNR (dB) | SSIM | s / image | MP/s |
     |---|---|---|---|---|---|---|---|
-    | Set5 | x2 | bicubic | 5 | 33.65 | 0.9299 | 0.010 | 12.30 |
+    | Set5 | x2 | bicubic | 5 | 33.65 | 0.9299 | 0.010 | 12.3 |
     """
     if not rows:
         return "(no rows)"
+    if rows[0]["task"] == "burst":
+        from .burst import markdown_burst_table
+
+        return markdown_burst_table(rows)
     setting = "sigma" if "sigma" in rows[0] else "scale"
     lines = [
         f"| dataset | {setting} | method | images | PSNR (dB) | SSIM | s / image | MP/s |",
@@ -47,7 +51,7 @@ def markdown_table(rows: list[dict]) -> str:
         value = f"x{row['scale']}" if setting == "scale" else f"{row['sigma']:g}"
         lines.append(
             f"| {row['dataset']} | {value} | {row['method']} | {row['images']} | {row['psnr']:.2f} "
-            f"| {row['ssim']:.4f} | {row['seconds']:.3f} | {row['megapixels_per_second']:.2f} |"
+            f"| {row['ssim']:.4f} | {row['seconds']:.3f} | {row['megapixels_per_second']:.3g} |"
         )
     return "\n".join(lines)
 

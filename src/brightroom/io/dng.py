@@ -15,17 +15,11 @@ import numpy as np
 import tifffile
 
 from ..errors import BrightroomError
+from ..color import XYZ_TO_LINEAR_SRGB
 from .files import atomic_write, check_output_path
 
-# XYZ (D65) -> linear sRGB, the IEC 61966-2-1 matrix. As ColorMatrix1 it describes a
-# "camera" whose raw RGB is linear sRGB, so a mosaic of linear sRGB develops to itself.
-XYZ_TO_LINEAR_SRGB = np.array(
-    [
-        [3.2404542, -1.5371385, -0.4985314],
-        [-0.9692660, 1.8760108, 0.0415560],
-        [0.0556434, -0.2040259, 1.0572252],
-    ]
-)
+# As ColorMatrix1, XYZ_TO_LINEAR_SRGB describes a "camera" whose raw RGB is linear sRGB,
+# so a mosaic of linear sRGB develops to itself.
 D65 = 21  # EXIF LightSource code, as used by CalibrationIlluminant1
 
 _CFA_COLORS = {"R": 0, "G": 1, "B": 2}

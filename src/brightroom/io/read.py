@@ -205,10 +205,7 @@ class _PillowSource(_Source):
         return _split_channels(_unit_float(np.asarray(image)), gray=self.channels == 1)
 
     def _decode_png16(self) -> tuple[np.ndarray, np.ndarray | None]:
-        stored = cv2.imdecode(np.fromfile(self.path, np.uint8), cv2.IMREAD_UNCHANGED)
-        if stored is None:
-            raise ValueError("OpenCV could not decode the PNG")
-        return _split_channels(_unit_float(_bgr_to_rgb(stored)), gray=self.channels == 1)
+        return _decode_with_opencv(self.path, "PNG", gray=self.channels == 1)
 
     def close(self) -> None:
         self.image.close()
@@ -302,10 +299,7 @@ class _TiffSource(_Source):
         return pixels.astype(np.float32, copy=False), alpha
 
     def _decode_with_opencv(self) -> tuple[np.ndarray, np.ndarray | None]:
-        stored = cv2.imdecode(np.fromfile(self.path, np.uint8), cv2.IMREAD_UNCHANGED)
-        if stored is None:
-            raise ValueError("OpenCV could not decode the TIFF")
-        return _split_channels(_unit_float(_bgr_to_rgb(stored)), gray=self.channels == 1)
+        return _decode_with_opencv(self.path, "TIFF", gray=self.channels == 1)
 
     def close(self) -> None:
         self.tiff.close()
@@ -399,6 +393,14 @@ class _HeifSource(_Source):
         if alpha is not None and self.heif.premultiplied_alpha:
             pixels = _unpremultiply(pixels, alpha)
         return pixels, alpha
+
+
+def _decode_with_opencv(path: Path, label: str, *, gray: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """OpenCV's decoder, for what Pillow and tifffile cannot do alone (16-bit RGB PNG, compressed TIFF)."""
+    stored = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+    if stored is None:
+        raise ValueError(f"OpenCV could not decode the {label}")
+    return _split_channels(_unit_float(_bgr_to_rgb(stored)), gray=gray)
 
 
 def _unit_float(stored: np.ndarray) -> np.ndarray:

@@ -73,15 +73,38 @@ def resolve_sigma(image: np.ndarray, sigma: float | str | None) -> float:
     return estimate_noise_sigma(image) if is_auto(sigma) else check_sigma(sigma)
 
 
-def denoise(image: np.ndarray, sigma: float | str | None = None, method: str = DEFAULT_METHOD) -> np.ndarray:
-    """Remove noise of standard deviation ``sigma`` (0-255 scale; None or 'auto' estimates it).
+def check_sigma_map(sigma: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A per-pixel noise level map (0-255 scale) checked against the image's height and width.
+
+    >>> check_sigma_map(np.full((4, 5), 10.0), (4, 5)).dtype
+    dtype('float32')
+    """
+    sigma = np.asarray(sigma, dtype=np.float32)
+    if sigma.shape != tuple(shape):
+        raise BrightroomError(f"the sigma map is {sigma.shape}; it must match the image's {tuple(shape)}.")
+    if not np.isfinite(sigma).all() or sigma.min() < 0 or sigma.max() > MAX_SIGMA:
+        raise BrightroomError(f"sigma map values must be finite and from 0 to {MAX_SIGMA:g} (0-255 scale).")
+    return sigma
+
+
+def denoise(image: np.ndarray, sigma: float | str | np.ndarray | None = None, method: str = DEFAULT_METHOD) -> np.ndarray:
+    """Remove noise of standard deviation ``sigma`` (0-255 scale; None or 'auto' estimates it;
+    an H x W array gives a level per pixel, for signal-dependent noise).
 
     Returns float32 in [0, 1], the shape of the input (H x W becomes H x W x 1).
     """
     runner = get_method("denoise", method).run
     image = check_image(image)
-    level = resolve_sigma(image, sigma)
+    if np.ndim(sigma) >= 2:
+        level = check_sigma_map(sigma, image.shape[:2])
+    else:
+        level = resolve_sigma(image, sigma)
     return np.clip(runner(image, level), 0.0, 1.0).astype(np.float32)
+
+
+def _single_level(sigma: float | np.ndarray) -> float:
+    """Methods that take one noise level use the root mean square of a map."""
+    return float(np.sqrt(np.mean(np.square(sigma))))
 
 
 # OpenCV's filter strength per unit of sigma, tuned on training images (four of BSDS400,
@@ -92,7 +115,8 @@ NLM_STRENGTH_GRAY = 0.9
 
 
 @register("denoise", "nlm", "OpenCV non-local means, strength tuned to sigma")
-def denoise_nlm(image: np.ndarray, sigma: float) -> np.ndarray:
+def denoise_nlm(image: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
+    sigma = _single_level(sigma)
     if sigma <= 0:
         return image.copy()
     pixels = np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
@@ -107,9 +131,10 @@ def denoise_nlm(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 @register("denoise", "bm3d", "BM3D (CBM3D in opponent colour for RGB), the bm3d package")
-def denoise_bm3d(image: np.ndarray, sigma: float) -> np.ndarray:
+def denoise_bm3d(image: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
     import bm3d
 
+    sigma = _single_level(sigma)
     if sigma <= 0:
         return image.copy()
     if image.shape[2] == 3:

@@ -1,0 +1,112 @@
+"""Bayer mosaics: the four CFA patterns, sampling an RGB image into a mosaic, and
+splitting a mosaic into its four half-resolution colour planes.
+
+A mosaic is float32 H x W, linear. A pattern names the 2 x 2 filter colours in
+reading order: 'RGGB', 'BGGR', 'GRBG' or 'GBRG'.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BrightroomError
+
+CFA_PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
+_CHANNEL = {"R": 0, "G": 1, "B": 2}
+
+
+def check_pattern(pattern: str) -> str:
+    """The pattern in upper case, or a clear error.
+
+    >>> check_pattern("rggb")
+    'RGGB'
+    """
+    name = str(pattern).upper()
+    if name not in CFA_PATTERNS:
+        raise BrightroomError(f"unknown CFA pattern {pattern!r} (known: {', '.join(CFA_PATTERNS)}).")
+    return name
+
+
+def check_mosaic(mosaic: np.ndarray) -> np.ndarray:
+    """A Bayer mosaic as float32 H x W (at least 4 x 4, finite), or a clear error.
+
+    >>> check_mosaic(np.zeros((4, 6), np.uint16)).dtype
+    dtype('float32')
+    """
+    array = np.asarray(mosaic)
+    if array.ndim != 2:
+        raise BrightroomError(f"a Bayer mosaic must be a 2-D H x W array, not shape {array.shape}.")
+    if min(array.shape) < 4:
+        raise BrightroomError(f"the mosaic is {array.shape[1]}x{array.shape[0]} pixels; at least 4x4 is needed.")
+    if array.dtype.kind not in "uif":
+        raise BrightroomError(f"a Bayer mosaic must hold numbers, not {array.dtype}.")
+    array = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        raise BrightroomError("the mosaic contains NaN or infinite values.")
+    return array
+
+
+def channel_map(pattern: str) -> np.ndarray:
+    """The 2 x 2 channel indices (0 = R, 1 = G, 2 = B) of a pattern.
+
+    >>> channel_map("GRBG").tolist()
+    [[1, 0], [2, 1]]
+    """
+    letters = check_pattern(pattern)
+    return np.array([_CHANNEL[c] for c in letters]).reshape(2, 2)
+
+
+def red_offset(pattern: str) -> tuple[int, int]:
+    """(row, column) of the red sample within the 2 x 2 cell.
+
+    >>> red_offset("BGGR")
+    (1, 1)
+    """
+    index = check_pattern(pattern).index("R")
+    return index // 2, index % 2
+
+
+def mosaic_image(rgb: np.ndarray, pattern: str = "RGGB") -> np.ndarray:
+    """Sample an H x W x 3 image through the colour filter array: H x W mosaic.
+
+    >>> rgb = np.zeros((2, 2, 3), np.float32); rgb[..., 0] = 1
+    >>> mosaic_image(rgb, "RGGB").tolist()
+    [[1.0, 0.0], [0.0, 0.0]]
+    """
+    rgb = np.asarray(rgb, dtype=np.float32)
+    channels = channel_map(pattern)
+    height, width = rgb.shape[:2]
+    rows, cols = np.ogrid[:height, :width]
+    return np.ascontiguousarray(rgb[rows, cols, channels[rows % 2, cols % 2]])
+
+
+def split_planes(mosaic: np.ndarray) -> np.ndarray:
+    """The four colour planes of an even-sized mosaic, H/2 x W/2 x 4 in reading order.
+
+    >>> split_planes(np.arange(16.0).reshape(4, 4))[0, 0].tolist()
+    [0.0, 1.0, 4.0, 5.0]
+    """
+    height, width = mosaic.shape
+    if height % 2 or width % 2:
+        raise BrightroomError(f"a mosaic split into colour planes needs even sides, not {width}x{height}.")
+    return np.ascontiguousarray(
+        mosaic.reshape(height // 2, 2, width // 2, 2).transpose(0, 2, 1, 3).reshape(height // 2, width // 2, 4)
+    )
+
+
+def join_planes(planes: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`split_planes`.
+
+    >>> m = np.arange(16.0).reshape(4, 4); bool((join_planes(split_planes(m)) == m).all())
+    True
+    """
+    half_height, half_width, _ = planes.shape
+    return np.ascontiguousarray(
+        planes.reshape(half_height, half_width, 2, 2).transpose(0, 2, 1, 3).reshape(2 * half_height, 2 * half_width)
+    )
+
+
+def even_crop(mosaic: np.ndarray) -> np.ndarray:
+    """Drop a last odd row or column, keeping the CFA phase."""
+    height, width = mosaic.shape[:2]
+    return mosaic[: height - height % 2, : width - width % 2]
