@@ -105,3 +105,32 @@ def _truncated_png(folder: Path) -> Path:
 def test_argument_errors_exit_2():
     assert brightroom("upscale").returncode == 2
     assert brightroom("frobnicate").returncode == 2
+
+
+def test_upscale_with_own_weights_errors_clearly(noisy_png, tmp_path):
+    missing = brightroom("upscale", str(noisy_png), "--scale", "2", "--weights", str(tmp_path / "none.pth"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    result = brightroom("upscale", str(noisy_png), "--scale", "2", "--weights", str(junk))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "spandrel" in result.stderr
+    assert not noisy_png.with_name("noisy-x2.png").exists()
+
+
+def test_upscale_with_own_weights_through_spandrel(noisy_png, tmp_path):
+    try:
+        from spandrel.architectures.Compact import Compact
+    except Exception as exc:  # not installed, or torchvision does not match this torch build
+        pytest.skip(f"spandrel cannot be imported here: {exc.__class__.__name__}: {exc}")
+    import torch
+
+    torch.manual_seed(0)
+    model = Compact(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=2)
+    weights = tmp_path / "tiny-compact.pth"
+    torch.save(model.state_dict(), weights)
+    result = brightroom("upscale", str(noisy_png), "--scale", "2", "--weights", str(weights))
+    assert result.returncode == 0, result.stderr
+    assert read_image(noisy_png.with_name("noisy-x2.png")).pixels.shape == (96, 128, 3)
+    wrong = brightroom("upscale", str(noisy_png), "--scale", "4", "--weights", str(weights))
+    assert wrong.returncode == 2 and "upscale by 2, not 4" in wrong.stderr

@@ -82,9 +82,29 @@ def cmd_denoise(args) -> None:
 def cmd_upscale(args) -> None:
     from .pipeline import Recipe, best_upscale_method
 
+    if args.weights:
+        _upscale_with_weights(args)
+        return
     method = args.method or best_upscale_method(args.model)
     recipe = Recipe("off", upscale=args.scale, upscale_method=method)
     _process(args, f"x{recipe.upscale}", recipe)
+
+
+def _upscale_with_weights(args) -> None:
+    """A user's own checkpoint of a public architecture, through spandrel."""
+    from .io import read_image, write_image
+    from .nn.foreign import load_foreign_upscaler, upscale_with_foreign
+    from .tasks.denoise import check_image
+    from .tasks.super_resolve import check_scale
+
+    scale = check_scale(args.scale)
+    source = Path(args.input)
+    output = Path(args.output) if args.output else _default_output(source, f"x{scale}")
+    _check_output_target(source, output, args.overwrite)
+    model = load_foreign_upscaler(args.weights)
+    photo = read_image(source)
+    pixels = upscale_with_foreign(model, check_image(photo.pixels), scale)
+    print(write_image(output, pixels.clip(0, 1), like=photo, overwrite=args.overwrite))
 
 
 def cmd_enhance(args) -> None:
@@ -296,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="learned model: 'classic' for clean images, 'real' for real low-quality photos")
     up.add_argument("--method", default=None,
                     help="any super-resolution method instead (e.g. bicubic, lanczos; see 'brightroom methods')")
+    up.add_argument("--weights", help="your own checkpoint of a public SR architecture (Real-ESRGAN, SwinIR, ...), "
+                                      "loaded with spandrel")
 
     enh = add("enhance", cmd_enhance, "the automatic recipe: estimate the noise and remove it, optionally upscale")
     add_io(enh)

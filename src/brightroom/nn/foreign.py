@@ -1,0 +1,50 @@
+"""Bring-your-own weights: checkpoints of well-known public architectures (Real-ESRGAN,
+SwinIR, HAT, ...) loaded through the ``spandrel`` library. Never needed by default and
+never downloaded: the user names a file they already have.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import BrightroomError
+from .inference import run_tiled, to_image, to_tensor
+
+
+def load_foreign_upscaler(path: str | Path):
+    """A spandrel model descriptor for a user's super-resolution checkpoint, or a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise BrightroomError(f"weights file '{path}' does not exist.")
+    try:
+        from spandrel import ImageModelDescriptor, ModelLoader
+    except Exception:  # ImportError, or a torchvision that does not match this torch build
+        raise BrightroomError(
+            "--weights needs the spandrel package with a torchvision that matches this PyTorch "
+            "(pip install spandrel)."
+        ) from None
+    try:
+        model = ModelLoader(device="cpu").load_from_file(str(path))
+    except Exception as exc:
+        raise BrightroomError(f"'{path}' is not a checkpoint spandrel recognises ({exc.__class__.__name__}).") from None
+    if not isinstance(model, ImageModelDescriptor) or model.purpose != "SR":
+        raise BrightroomError(f"'{path}' holds a {getattr(model, 'purpose', 'non-image')} model, not a super-resolution one.")
+    return model.eval()
+
+
+def upscale_with_foreign(model, image: np.ndarray, scale: int) -> np.ndarray:
+    """Run a spandrel super-resolution model over an image in tiles; its scale must match."""
+    if model.scale != scale:
+        raise BrightroomError(f"these weights upscale by {model.scale}, not {scale}.")
+    channels = image.shape[2]
+    rgb = np.repeat(image, 3, axis=2) if channels == 1 and model.input_channels == 3 else image
+
+    def process(crop: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+        with torch.no_grad():
+            return to_image(model(to_tensor(crop)))
+
+    output = run_tiled(process, rgb, scale=scale, tile=256, overlap=64, margin=24, multiple=model.size_requirements.multiple_of)
+    return output.mean(axis=2, keepdims=True) if channels == 1 and output.shape[2] == 3 else output
