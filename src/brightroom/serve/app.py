@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
-import swagger_ui_bundle
+import fastapi_offline
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Clean and sharpen photos: denoise, upscale and develop RAW files, one photo or a queue of them.",
         lifespan=lifespan,
-        docs_url=None,  # served below from the swagger-ui-bundle package: no CDN, works offline
+        docs_url=None,  # served below from the fastapi-offline package's Swagger UI: no CDN, works offline
         redoc_url=None,
     )
     app.state.settings = settings
@@ -127,14 +127,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                             "Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+    app.mount("/docs-assets", StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Brightroom API",
                                    swagger_js_url="/docs-assets/swagger-ui-bundle.js",
                                    swagger_css_url="/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+                                   swagger_favicon_url="/docs-assets/favicon.png")
 
     @app.get("/v1/methods", summary="The tasks and their methods, from the registry")
     def list_methods() -> dict:
