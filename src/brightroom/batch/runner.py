@@ -17,8 +17,7 @@ from pathlib import Path
 
 from ..errors import BrightroomError
 from ..io import READABLE_SUFFIXES, WRITABLE_SUFFIXES, read_image, write_image
-from ..pipeline import run_recipe
-from ..pipeline import Recipe, parse_recipe
+from ..pipeline import Recipe, parse_recipe, run_recipe
 
 ENGINES = ("local", "ray")
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..pipeline import Recipe
+from ..pipeline import Recipe, run_recipe
 from ..errors import BrightroomError
 from ..io import probe_image, read_image, write_image
 from ..io.files import read_head
 from ..io.formats import FORMATS, HEADER_BYTES, SUPPORTED_LABELS, sniff_format
-from ..pipeline import run_recipe
 from .settings import MB, Settings
 
 log = logging.getLogger("brightroom.serve")
