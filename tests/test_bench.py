@@ -86,3 +86,18 @@ def test_cli_bench_bad_options(image_folder, capsys, argv, message):
     code = main(["bench", "--task", "denoise", "--datasets", str(image_folder), "--quiet"] + argv)
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_speed_run_reports_time_size_and_peak_memory(capsys):
+    shared_set("Kodak24")
+    assert main(["bench", "--task", "denoise", "--megapixels", "0.05", "--methods", "nlm", "--sigmas", "25",
+                 "--quiet"]) == 0
+    line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("| denoise-speed")][0]
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[1] == "nlm" and cells[2] == "258 x 194 (0.1 MP)"
+    assert float(cells[4]) > 0 and 0.05 < float(cells[6]) < 3  # seconds, peak RSS in GB
+
+
+def test_bench_needs_datasets_or_megapixels(capsys):
+    assert main(["bench", "--task", "sr", "--quiet"]) == 2
+    assert "--datasets is needed" in capsys.readouterr().err

@@ -217,6 +217,19 @@ def cmd_bench(args) -> None:
 
     if args.limit is not None and args.limit < 1:
         raise BrightroomError("--limit must be at least 1.")
+    if args.megapixels:
+        from .bench.speed import run_speed_benchmark
+
+        setting = {"denoise": args.sigmas, "sr": args.scales, "burst": args.sigmas}[args.task]
+        default = {"denoise": "brightroom", "sr": "bicubic", "burst": "merge"}[args.task]
+        rows = run_speed_benchmark(args.task, _parse_list(args.methods or default, str, "methods"),
+                                   _parse_list(args.megapixels, float, "megapixels"),
+                                   setting=_parse_list(setting, float, "sigmas/scales")[0],
+                                   frames=_parse_list(args.frames, int, "frames")[0])
+        _report(args, rows)
+        return
+    if not args.datasets:
+        raise BrightroomError("--datasets is needed (or --megapixels for a speed run).")
     if args.task == "burst":
         from .bench.burst import run_burst_benchmark
 
@@ -358,7 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = add("bench", cmd_bench, "benchmark methods on standard datasets with the literature's protocol")
     bench.add_argument("--task", choices=["denoise", "sr", "burst"], required=True)
-    bench.add_argument("--datasets", required=True, help="comma-separated set names or folders")
+    bench.add_argument("--datasets", help="comma-separated set names or folders")
+    bench.add_argument("--megapixels", help="instead of datasets: time one call on synthetic photos of these sizes "
+                                            "(output MP), with peak memory, each in a fresh process")
     bench.add_argument("--methods", help="comma-separated methods (default: the classical baselines)")
     bench.add_argument("--sigmas", default="15,25,50", help="denoise: noise levels (0-255)")
     bench.add_argument("--scales", default="2,3,4", help="sr: scale factors")

@@ -42,6 +42,10 @@ def markdown_table(rows: list[dict]) -> str:
         from .burst import markdown_burst_table
 
         return markdown_burst_table(rows)
+    if rows[0]["task"].endswith("-speed"):
+        from .speed import markdown_speed_table
+
+        return markdown_speed_table(rows)
     setting = "sigma" if "sigma" in rows[0] else "scale"
     lines = [
         f"| dataset | {setting} | method | images | PSNR (dB) | SSIM | s / image | MP/s |",
