@@ -20,7 +20,9 @@ def test_develop_writes_a_16_bit_tiff_by_default(tmp_path, capsys):
 
 
 def test_burst_merges_noisy_frames(tmp_path):
-    scene = smooth_image(96, 96, 3)
+    from skimage import data
+
+    scene = data.astronaut()[100:228, 150:278].astype(np.float32) / 255  # a natural photo: denoisers expect one
     frames = [write_image(tmp_path / f"f{i}.png", np.clip(add_gaussian_noise(scene, 20, seed=i), 0, 1)) for i in range(4)]
     assert main(["burst", *map(str, frames), "-o", str(tmp_path / "merged.png")]) == 0
     merged = read_image(tmp_path / "merged.png").pixels
