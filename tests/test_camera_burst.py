@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 
 import cv2
 import numpy as np
@@ -53,13 +51,6 @@ def static_burst():
 @pytest.fixture(scope="module")
 def moving_burst():
     return synthesize_burst(scene(160, "coffee"), 8, motion=True, seed=12)
-
-
-@pytest.mark.parametrize("module", ["brightroom.camera.align", "brightroom.camera.merge", "brightroom.camera.noise",
-                                    "brightroom.camera.frames", "brightroom.bench.burst"])
-def test_docstring_examples_run(module):
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
 
 
 # ---------------------------------------------------------------- alignment
