@@ -55,16 +55,9 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> Photo:
     ((4, 6, 1), dtype('float32'), 8, 'png')
     """
     path = Path(path)
-    limit = resolve_max_pixels(max_pixels)
-    check_input_file(path)
-    with _reading(path):
-        source = _open_source(path)
-        try:
-            source.check_limit(path, limit)
-            pixels, alpha = source.decode()
-            orientation = source.orientation
-        finally:
-            source.close()
+    with _opened(path, max_pixels) as source:
+        pixels, alpha = source.decode()
+        orientation = source.orientation
     pixels = apply_orientation(pixels, orientation)
     if alpha is not None:
         alpha = apply_orientation(alpha, orientation)
@@ -84,26 +77,34 @@ def probe_image(path: str | Path, *, max_pixels: int | None = None) -> ImageInfo
     ('jpeg', 6, 4, 3, 8)
     """
     path = Path(path)
+    with _opened(path, max_pixels) as source:
+        width, height = source.width, source.height
+        if swaps_axes(source.orientation):
+            width, height = height, width
+        return ImageInfo(
+            path=path,
+            format=source.format,
+            width=width,
+            height=height,
+            channels=source.channels,
+            has_alpha=source.has_alpha,
+            bit_depth=source.bit_depth,
+            exif_summary=source.exif.summary() if source.exif is not None else {},
+            icc_profile_name=icc_profile_name(source.icc_profile),
+        )
+
+
+@contextlib.contextmanager
+def _opened(path: Path, max_pixels: int | None) -> Iterator[_Source]:
+    """The file's decoder, opened and checked against the pixel limit from its header;
+    any failure inside becomes one sentence for the user."""
     limit = resolve_max_pixels(max_pixels)
     check_input_file(path)
     with _reading(path):
         source = _open_source(path)
         try:
             source.check_limit(path, limit)
-            width, height = source.width, source.height
-            if swaps_axes(source.orientation):
-                width, height = height, width
-            return ImageInfo(
-                path=path,
-                format=source.format,
-                width=width,
-                height=height,
-                channels=source.channels,
-                has_alpha=source.has_alpha,
-                bit_depth=source.bit_depth,
-                exif_summary=source.exif.summary() if source.exif is not None else {},
-                icc_profile_name=icc_profile_name(source.icc_profile),
-            )
+            yield source
         finally:
             source.close()
 
