@@ -18,10 +18,9 @@ EXIT_USER_ERROR = 2
 
 def _default_output(source: Path, tag: str) -> Path:
     """``photo.jpg`` -> ``photo-enhanced.jpg``; RAW files become 16-bit TIFF."""
-    from .io import WRITABLE_SUFFIXES
+    from .io.formats import default_output_suffix
 
-    suffix = source.suffix.lower() if source.suffix.lower() in WRITABLE_SUFFIXES else ".tif"
-    return source.with_name(f"{source.stem}-{tag}{suffix}")
+    return source.with_name(f"{source.stem}-{tag}{default_output_suffix(source)}")
 
 
 def _say(text: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import BrightroomError
 from ..io import READABLE_SUFFIXES, WRITABLE_SUFFIXES, read_image, write_image
+from ..io.formats import default_output_suffix
 from ..pipeline import Recipe, parse_recipe, run_recipe
 
 ENGINES = ("local", "ray")
@@ -184,7 +185,7 @@ def plan_batch(in_dir: str | Path, out_dir: str | Path, suffix: str | None = Non
             ignored.append(source)
             continue
         relative = source.relative_to(source_root)
-        output = output_root / relative.with_suffix(suffix or _default_suffix(source))
+        output = output_root / relative.with_suffix(suffix or default_output_suffix(source))
         key = str(output).lower()
         if key in claimed:
             raise BrightroomError(
@@ -280,12 +281,6 @@ def _output_suffix(output_format: str | None) -> str | None:
         names = ", ".join(s.lstrip(".") for s in WRITABLE_SUFFIXES)
         raise BrightroomError(f"output format '{output_format}' is not one Brightroom writes; use one of {names}.")
     return suffix
-
-
-def _default_suffix(source: Path) -> str:
-    """Keep the input's format where Brightroom writes it; RAW files become 16-bit TIFF."""
-    suffix = source.suffix.lower()
-    return suffix if suffix in WRITABLE_SUFFIXES else ".tif"
 
 
 def _files_under(root: Path) -> Iterable[Path]:

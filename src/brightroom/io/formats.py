@@ -105,6 +105,17 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
+def default_output_suffix(source: str | Path) -> str:
+    """The suffix a result of ``source`` is written with by default: the input's format
+    where Brightroom writes it, else (RAW) 16-bit TIFF.
+
+    >>> default_output_suffix("IMG_1.CR2"), default_output_suffix("photo.JPG")
+    ('.tif', '.jpg')
+    """
+    suffix = Path(source).suffix.lower()
+    return suffix if suffix in WRITABLE_SUFFIXES else ".tif"
+
+
 def output_format(path: str | Path) -> ImageFormat:
     """The writable format named by an output file's suffix.
 
