@@ -84,3 +84,32 @@ def test_the_noise_level_controls_how_much_is_removed(photo):
     untouched = psnr(denoise(photo, 0, method="brightroom"), photo)
     assert untouched > 35  # told there is no noise, a clean photo comes back nearly as it was
     assert untouched > psnr(denoise(photo, 10, method="brightroom"), photo) + 1
+
+
+@pytest.fixture
+def precision(monkeypatch):
+    """Set BRIGHTROOM_PRECISION for one test (the setting is read once per process, so reset it)."""
+    from brightroom.nn.inference import inference_precision
+
+    def use(value: str) -> str:
+        monkeypatch.setenv("BRIGHTROOM_PRECISION", value)
+        inference_precision.cache_clear()
+        return inference_precision()
+
+    yield use
+    monkeypatch.delenv("BRIGHTROOM_PRECISION", raising=False)
+    inference_precision.cache_clear()
+
+
+def test_bf16_and_fp32_inference_agree(photo, precision):
+    noisy = add_gaussian_noise(photo, 25, seed=4)
+    results = {}
+    for value in ("fp32", "bf16"):
+        assert precision(value) == value
+        results[value] = psnr(denoise(noisy, 25, method="brightroom"), photo)
+    assert results["bf16"] == pytest.approx(results["fp32"], abs=0.05)
+
+
+def test_a_bad_precision_setting_is_a_clear_error(precision):
+    with pytest.raises(BrightroomError, match="BRIGHTROOM_PRECISION must be one of auto, fp32, bf16, not 'fast'"):
+        precision("fast")

@@ -116,3 +116,51 @@ def test_sigterm_stops_with_a_checkpoint(tmp_path, image_folder):
     assert process.returncode == 0
     stopped = torch.load(tmp_path / "ckpt.pt", weights_only=False)["step"]
     assert stopped >= 2 and f"stopped at step {stopped}" in stderr
+
+
+def _sr_config(tmp_path: Path, data: Path, name: str, degradation: str, extra_run: str = "", lr: str = "1e-3") -> Path:
+    text = f"""
+task = "sr"
+name = "{name}"
+[model]
+architecture = "MultiScaleSR"
+width = 8
+blocks = 1
+scales = [2, 3]
+[data]
+train = "{data}"
+degradation = "{degradation}"
+holdout_every = 3
+low_patch_size = 12
+batch_size = 2
+[optim]
+steps = 2
+lr = {lr}
+lr_min = {lr}
+[run]
+precision = "bf16"
+seed = 0
+checkpoint = "{tmp_path / (name + '.pt')}"
+log = "{tmp_path / (name + '.jsonl')}"
+output = "{tmp_path / (name + '.safetensors')}"
+checkpoint_every = 2
+validate_every = 2
+{extra_run}
+"""
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_sr_training_and_fine_tuning_from_its_weights(tmp_path, image_folder):
+    classic = _sr_config(tmp_path, image_folder, "classic", "bicubic")
+    assert main(["train", "sr", "--config", str(classic)]) == 0
+    record = json.loads((tmp_path / "classic.jsonl").read_text().splitlines()[-1])
+    assert record["step"] == 2 and record["val_psnr"] > 10
+    start = load_weights(tmp_path / "classic.safetensors").state_dict()
+    # With a zero learning rate, fine-tuning must export exactly the weights it started from.
+    init = f'init_weights = "{tmp_path / "classic.safetensors"}"'
+    real = _sr_config(tmp_path, image_folder, "real", "real", extra_run=init, lr="0.0")
+    assert main(["train", "sr", "--config", str(real)]) == 0
+    tuned = load_weights(tmp_path / "real.safetensors").state_dict()
+    assert all(torch.equal(start[key], tuned[key]) for key in start)

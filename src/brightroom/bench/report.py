@@ -24,7 +24,10 @@ def machine_summary() -> str:
         pass
     import torch
 
-    return f"{cpu}, {os.cpu_count()} cores, PyTorch {torch.__version__} with {torch.get_num_threads()} threads"
+    from ..nn.inference import inference_precision
+
+    return (f"{cpu}, {os.cpu_count()} cores, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, "
+            f"networks in {inference_precision()}")
 
 
 def markdown_table(rows: list[dict]) -> str:

@@ -52,24 +52,14 @@ def upscale_lanczos(image: np.ndarray, scale: int) -> np.ndarray:
     return imresize(image, scale, kernel="lanczos3")
 
 
-
 def _learned_upscale(weights_name: str, image: np.ndarray, scale: int) -> np.ndarray:
-    import torch
-
-    from ..nn.inference import run_tiled, to_image, to_tensor
+    from ..nn.inference import upscale_tiled
     from ..nn.registry import load_shipped
 
     net = load_shipped(weights_name)
-    channels = image.shape[2]
-    rgb = np.repeat(image, 3, axis=2) if channels == 1 else image
-
-    def process(crop: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
-        with torch.no_grad():
-            return to_image(net(to_tensor(crop), scale))
-
-    # The network's receptive field is small (about 20 low-resolution pixels), so short overlaps suffice.
-    output = run_tiled(process, rgb, scale=scale, tile=256, overlap=64, margin=24)
-    return output.mean(axis=2, keepdims=True) if channels == 1 else output
+    if image.shape[2] == 1:  # the networks see RGB: a gray image goes in as three equal channels
+        return upscale_tiled(net, np.repeat(image, 3, axis=2), scale).mean(axis=2, keepdims=True)
+    return upscale_tiled(net, image, scale)
 
 
 @register("sr", "brightroom", "Brightroom's multi-scale residual network, trained on bicubic degradation", learned=True)

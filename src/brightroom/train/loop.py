@@ -19,7 +19,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import BrightroomError
-from ..nn.registry import save_weights
+from ..nn.registry import load_weights, save_weights
 
 MakeBatch = Callable[[np.random.Generator], tuple[tuple, torch.Tensor]]  # (model inputs, target)
 Validate = Callable[[torch.nn.Module], float]
@@ -91,6 +91,11 @@ def train(
         torch.set_rng_state(saved["torch_rng"])
         step, elapsed = saved["step"], saved["elapsed"]
         progress(f"resumed from {checkpoint_path} at step {step}")
+    elif run.get("init_weights"):
+        # Fine-tuning: start from another trained model's weights (same architecture and shape).
+        model.load_state_dict(load_weights(run["init_weights"]).state_dict())
+        model.to(device)
+        progress(f"starting from the weights in {run['init_weights']}")
 
     def save_checkpoint() -> None:
         checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
