@@ -27,9 +27,11 @@ test: install-test
 BENCH := $(BIN)/brightroom bench --report BENCHMARKS.md --quiet
 bench: install
 	$(BENCH) --section denoise-color --title "Colour denoising (AWGN)" --task denoise \
-	  --datasets CBSD68,Kodak24 --sigmas 15,25,50 --methods nlm,bm3d --limit-method bm3d=10
+	  --datasets CBSD68,Kodak24 --sigmas 15,25,50 --methods nlm,bm3d,brightroom --limit-method bm3d=6
 	$(BENCH) --section denoise-gray --title "Gray denoising (AWGN)" --task denoise \
-	  --datasets BSD68,Set12 --sigmas 15,25,50 --methods nlm,bm3d --limit-method bm3d=12
+	  --datasets BSD68,Set12 --sigmas 15,25,50 --methods nlm,bm3d,brightroom --limit-method bm3d=12
+	$(BENCH) --section denoise-speed --title "Denoising a large colour photo" --task denoise \
+	  --megapixels 12,24 --methods brightroom
 	$(BENCH) --section sr --title "Super-resolution (PSNR/SSIM on Y)" --task sr \
 	  --datasets Set5,Set14,BSD100 --scales 2,3,4 --methods bicubic,lanczos
 

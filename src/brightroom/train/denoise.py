@@ -25,7 +25,10 @@ def split_holdout(images: list, every: int) -> tuple[list, list]:
 
 def noisy_batch(clean: np.ndarray, noise: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Noise a batch (N x C x H x W): AWGN with sigma ~ U[0, sigma_max], or for a share of patches
-    Poisson-Gaussian sensor noise; returns (noisy, per-pixel sigma map N x 1 x H x W)."""
+    Poisson-Gaussian sensor noise; returns (noisy, per-pixel sigma map N x 1 x H x W).
+
+    ``low_sigma_fraction`` of the AWGN patches draw sigma from [0, low_sigma_max] instead.
+    """
     count = clean.shape[0]
     noisy = np.empty_like(clean)
     sigma_map = np.empty((count, 1) + clean.shape[2:], np.float32)
@@ -39,7 +42,9 @@ def noisy_batch(clean: np.ndarray, noise: dict, rng: np.random.Generator) -> tup
             noisy[i] = clean[i] + rng.standard_normal(clean[i].shape, dtype=np.float32) * std
             sigma_map[i] = std.mean(axis=0, keepdims=True)
         else:
-            sigma = rng.uniform(0.0, sigma_max)
+            # an optional share of low noise levels, where the L1 loss is small and the model would be under-trained
+            low = rng.random() < float(noise.get("low_sigma_fraction", 0.0))
+            sigma = rng.uniform(0.0, float(noise.get("low_sigma_max", 25)) / 255.0 if low else sigma_max)
             noisy[i] = add_gaussian_noise(clean[i], sigma * 255.0, rng)
             sigma_map[i] = sigma
     return noisy, sigma_map
@@ -60,9 +65,9 @@ def prepare(config: dict):
         clean = image.astype(np.float32) / 255.0
         val_pairs.append((clean, add_gaussian_noise(clean, val_sigma, val_rng)))
 
-    def make_batch(rng: np.random.Generator):
+    def make_batch(rng: np.random.Generator, overrides: dict):
         clean = random_patches(train_images, int(data["patch_size"]), int(data["batch_size"]), rng)
-        noisy, sigma_map = noisy_batch(clean, noise, rng)
+        noisy, sigma_map = noisy_batch(clean, {**noise, **overrides.get("noise", {})}, rng)
         return (torch.from_numpy(noisy), torch.from_numpy(sigma_map)), torch.from_numpy(clean)
 
     def validate(net: torch.nn.Module) -> float:

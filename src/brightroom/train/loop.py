@@ -1,8 +1,13 @@
 """The training loop shared by every task: Adam with cosine decay, L1 loss,
 bf16 autocast on CPU, checkpoints that resume exactly, and a JSONL log.
 
-A task supplies three things: the model, ``make_batch(rng) -> (inputs, target)``
+A task supplies three things: the model, ``make_batch(rng, overrides) -> (inputs, target)``
 and ``validate(model) -> PSNR in dB``.
+
+A config may add stages after its main schedule (``[[stage]]`` tables): each is a warm
+restart with its own ``steps``, ``lr`` and ``lr_min`` and may override task sections for
+its batches (``noise = { low_sigma_fraction = 0.5 }``). The step number alone says which
+stage runs, so one command reproduces the whole run and ``--resume`` continues any stage.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from torch.nn import functional as F
 from ..errors import BrightroomError
 from ..nn.registry import load_weights, save_weights
 
-MakeBatch = Callable[[np.random.Generator], tuple[tuple, torch.Tensor]]  # (model inputs, target)
+MakeBatch = Callable[[np.random.Generator, dict], tuple[tuple, torch.Tensor]]  # (model inputs, target)
 Validate = Callable[[torch.nn.Module], float]
 
 
@@ -33,6 +38,44 @@ def cosine_lr(step: int, total: int, lr: float, lr_min: float) -> float:
     """
     progress = min(step / max(total, 1), 1.0)
     return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * progress))
+
+
+def schedule(config: dict) -> list[dict]:
+    """The run's stages in order: the main ``[optim]`` schedule, then each ``[[stage]]``.
+
+    Each stage is a dict with ``start``, ``steps``, ``lr``, ``lr_min`` and ``overrides``
+    (the task sections it changes).
+
+    >>> stages = schedule({"optim": {"steps": 10, "lr": 1e-3, "lr_min": 0.0},
+    ...                    "stage": [{"steps": 5, "lr": 1e-4, "noise": {"low_sigma_fraction": 0.5}}]})
+    >>> [(s["start"], s["steps"], s["lr"], s["overrides"]) for s in stages]
+    [(0, 10, 0.001, {}), (10, 5, 0.0001, {'noise': {'low_sigma_fraction': 0.5}})]
+    """
+    optim = config["optim"]
+    stages = [{"start": 0, "steps": int(optim["steps"]), "lr": float(optim["lr"]),
+               "lr_min": float(optim["lr_min"]), "overrides": {}}]
+    for extra in config.get("stage", []):
+        if "steps" not in extra or "lr" not in extra:
+            raise BrightroomError("every [[stage]] of a training config needs 'steps' and 'lr'.")
+        stages.append({
+            "start": stages[-1]["start"] + stages[-1]["steps"],
+            "steps": int(extra["steps"]),
+            "lr": float(extra["lr"]),
+            "lr_min": float(extra.get("lr_min", optim["lr_min"])),
+            "overrides": {k: v for k, v in extra.items() if k not in ("steps", "lr", "lr_min")},
+        })
+    return stages
+
+
+def stage_at(stages: list[dict], step: int) -> tuple[dict, float]:
+    """The stage that runs ``step`` and its learning rate (cosine decay within each stage).
+
+    >>> stages = schedule({"optim": {"steps": 10, "lr": 1.0, "lr_min": 0.0}, "stage": [{"steps": 10, "lr": 0.5}]})
+    >>> [round(stage_at(stages, step)[1], 3) for step in (0, 5, 9, 10, 15)]
+    [1.0, 0.5, 0.024, 0.5, 0.25]
+    """
+    current = next((s for s in reversed(stages) if step >= s["start"]), stages[0])
+    return current, cosine_lr(step - current["start"], current["steps"], current["lr"], current["lr_min"])
 
 
 def _compact_optimizer_state(state: dict) -> dict:
@@ -70,7 +113,8 @@ def train(
     ``max_steps`` stops early (smoke tests) without changing the schedule.
     """
     optim, run = config["optim"], config["run"]
-    total_steps = int(optim["steps"])
+    stages = schedule(config)
+    total_steps = stages[-1]["start"] + stages[-1]["steps"]
     checkpoint_path = Path(run["checkpoint"])
     log_path = Path(run["log"])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -134,9 +178,10 @@ def train(
     with log_path.open("a") as log:
         while step < stop_at:
             started = time.perf_counter()
+            stage, lr = stage_at(stages, step)
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(step, total_steps, float(optim["lr"]), float(optim["lr_min"]))
-            inputs, target = make_batch(rng)
+                group["lr"] = lr
+            inputs, target = make_batch(rng, stage["overrides"])
             inputs = tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in inputs)
             target = target.to(device)
             model.train()

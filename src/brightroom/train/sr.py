@@ -63,7 +63,7 @@ def prepare(config: dict):
             pairs = [(to_8bit_levels(random_degradation(high / 255.0, s, val_rng)).astype(np.uint8), high) for _, high in pairs]
         val_sets[s] = pairs
 
-    def make_batch(rng: np.random.Generator):
+    def make_batch(rng: np.random.Generator, overrides: dict):
         scale = int(scales[rng.integers(len(scales))])
         lows, highs = [], []
         for _ in range(batch_size):
