@@ -14,8 +14,10 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
+# spandrel (bring-your-own weights) without its torchvision: see src/brightroom/nn/foreign.py.
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps 'spandrel>=0.4,<0.5' 'einops>=0.7'
 
 demo: install
 	$(BIN)/brightroom demo --output-dir $(DEMO_OUT)

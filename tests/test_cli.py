@@ -118,16 +118,30 @@ def test_upscale_with_own_weights_errors_clearly(noisy_png, tmp_path):
     assert not noisy_png.with_name("noisy-x2.png").exists()
 
 
-def test_upscale_with_own_weights_through_spandrel(noisy_png, tmp_path):
-    try:
-        from spandrel.architectures.Compact import Compact
-    except Exception as exc:  # not installed, or torchvision does not match this torch build
-        pytest.skip(f"spandrel cannot be imported here: {exc.__class__.__name__}: {exc}")
+def _tiny_public_models():
+    """Tiny, randomly initialised models of three public SR architectures, as their authors save them."""
+    from brightroom.nn.foreign import _stand_in_torchvision
+
+    _stand_in_torchvision()
+    from spandrel.architectures.Compact import Compact
+    from spandrel.architectures.ESRGAN import ESRGAN
+    from spandrel.architectures.SwinIR import SwinIR
+
+    return {
+        "real-esrgan-compact": Compact(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=2),
+        "esrgan-rrdb": ESRGAN(in_nc=3, out_nc=3, num_filters=8, num_blocks=1, scale=2),
+        "swinir": SwinIR(img_size=16, embed_dim=12, depths=[1], num_heads=[2], window_size=4,
+                         mlp_ratio=2.0, upscale=2, upsampler="pixelshuffledirect"),
+    }
+
+
+@pytest.mark.parametrize("name", ["real-esrgan-compact", "esrgan-rrdb", "swinir"])
+def test_upscale_with_own_weights_through_spandrel(noisy_png, tmp_path, name):
     import torch
 
     torch.manual_seed(0)
-    model = Compact(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=2)
-    weights = tmp_path / "tiny-compact.pth"
+    model = _tiny_public_models()[name]
+    weights = tmp_path / f"{name}.pth"
     torch.save(model.state_dict(), weights)
     result = brightroom("upscale", str(noisy_png), "--scale", "2", "--weights", str(weights))
     assert result.returncode == 0, result.stderr

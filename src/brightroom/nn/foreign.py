@@ -1,11 +1,18 @@
 """Bring-your-own weights: checkpoints of well-known public architectures (Real-ESRGAN,
 SwinIR, HAT, ...) loaded through the ``spandrel`` library. Never needed by default and
 never downloaded: the user names a file they already have.
+
+spandrel is installed without its declared dependencies (``pip install --no-deps spandrel
+einops``): it asks for torchvision, and PyPI's torchvision wheels need a CUDA build of
+PyTorch, not the CPU build this project pins.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import sys
+import types
 
 import numpy as np
 import torch
@@ -14,18 +21,45 @@ from ..errors import BrightroomError
 from .inference import run_tiled, to_image, to_tensor
 
 
+def _stand_in_torchvision() -> None:
+    """Put a stand-in for torchvision in ``sys.modules`` where the real one cannot be imported.
+
+    spandrel imports torchvision at package import, but only two of its architectures use it,
+    neither of them for super-resolution (LaMa inpainting: ``rotate``; RestoreFormer face
+    restoration: ``normalize``). The stand-in lets every other architecture load and says
+    plainly what is missing if one of those two functions is ever called.
+    """
+    try:
+        import torchvision  # noqa: F401
+        return
+    except Exception:  # absent, or built for another torch
+        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+            del sys.modules[name]
+
+    def missing(*_args, **_kwargs):
+        raise BrightroomError("this architecture needs torchvision, which this PyTorch build does not have.")
+
+    functional = types.ModuleType("torchvision.transforms.functional")
+    functional.rotate = functional.normalize = missing
+    functional.InterpolationMode = types.SimpleNamespace(BILINEAR="bilinear", NEAREST="nearest", BICUBIC="bicubic")
+    transforms = types.ModuleType("torchvision.transforms")
+    transforms.functional = functional
+    package = types.ModuleType("torchvision")
+    package.transforms = transforms
+    sys.modules.update({"torchvision": package, "torchvision.transforms": transforms,
+                        "torchvision.transforms.functional": functional})
+
+
 def load_foreign_upscaler(path: str | Path):
     """A spandrel model descriptor for a user's super-resolution checkpoint, or a clear error."""
     path = Path(path)
     if not path.is_file():
         raise BrightroomError(f"weights file '{path}' does not exist.")
+    _stand_in_torchvision()
     try:
         from spandrel import ImageModelDescriptor, ModelLoader
-    except Exception:  # ImportError, or a torchvision that does not match this torch build
-        raise BrightroomError(
-            "--weights needs the spandrel package with a torchvision that matches this PyTorch "
-            "(pip install spandrel)."
-        ) from None
+    except ImportError:
+        raise BrightroomError("--weights needs the spandrel package (pip install --no-deps spandrel einops).") from None
     try:
         model = ModelLoader(device="cpu").load_from_file(str(path))
     except Exception as exc:
