@@ -68,8 +68,18 @@ def test_learned_upscaler_beats_bicubic_on_a_photo(photo, scale):
 
 
 @needs_classic
-def test_gray_images_stay_gray(photo):
+def test_self_ensemble_upscales_at_least_as_well(photo):
+    low = to_8bit_levels(downsample_bicubic(photo, 3)) / 255.0
+    single = upscale(low, 3, "brightroom")
+    ensemble = upscale(low, 3, "brightroom-ensemble")
+    assert ensemble.shape == single.shape == photo.shape
+    assert psnr(ensemble, photo, crop=3, y_channel=True) > psnr(single, photo, crop=3, y_channel=True)
+
+
+@needs_classic
+@pytest.mark.parametrize("method", ["brightroom", "brightroom-ensemble"])
+def test_gray_images_stay_gray(photo, method):
     gray = photo.mean(axis=2, keepdims=True)[:64, :64]
-    result = upscale(gray, 3, "brightroom")
+    result = upscale(gray, 3, method)
     assert result.shape == (192, 192, 1)
     assert psnr(result, upscale(gray, 3, "bicubic")) > 25  # close to bicubic, not garbage

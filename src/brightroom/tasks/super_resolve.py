@@ -52,19 +52,25 @@ def upscale_lanczos(image: np.ndarray, scale: int) -> np.ndarray:
     return imresize(image, scale, kernel="lanczos3")
 
 
-def _learned_upscale(weights_name: str, image: np.ndarray, scale: int) -> np.ndarray:
-    from ..nn.inference import upscale_tiled
+def _learned_upscale(weights_name: str, image: np.ndarray, scale: int, orientations: int = 1) -> np.ndarray:
+    from ..nn.inference import self_ensemble, upscale_tiled
     from ..nn.registry import load_shipped
 
     net = load_shipped(weights_name)
     if image.shape[2] == 1:  # the networks see RGB: a gray image goes in as three equal channels
-        return upscale_tiled(net, np.repeat(image, 3, axis=2), scale).mean(axis=2, keepdims=True)
-    return upscale_tiled(net, image, scale)
+        return _learned_upscale(weights_name, np.repeat(image, 3, axis=2), scale, orientations).mean(axis=2, keepdims=True)
+    return self_ensemble(lambda view: upscale_tiled(net, view, scale), image, orientations)
 
 
 @register("sr", "brightroom", "Brightroom's multi-scale residual network, trained on bicubic degradation", learned=True)
 def upscale_learned(image: np.ndarray, scale: int) -> np.ndarray:
     return _learned_upscale("sr-classic", image, scale)
+
+
+@register("sr", "brightroom-ensemble",
+          "the classic network averaged over 4 rotations and flips: 4x the time, more detail", learned=True)
+def upscale_learned_ensemble(image: np.ndarray, scale: int) -> np.ndarray:
+    return _learned_upscale("sr-classic", image, scale, orientations=4)
 
 
 @register("sr", "brightroom-real", "the same network trained on a random real-photo degradation chain", learned=True)
