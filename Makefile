@@ -35,7 +35,7 @@ bench: install
 	$(BENCH) --section denoise-speed --title "Denoising a large colour photo" --task denoise \
 	  --megapixels 12,24 --methods brightroom
 	$(BENCH) --section sr --title "Super-resolution (PSNR/SSIM on Y)" --task sr \
-	  --datasets Set5,Set14,BSD100 --scales 2,3,4 --methods bicubic,lanczos
+	  --datasets Set5,Set14,BSD100 --scales 2,3,4 --methods bicubic,brightroom,brightroom-real
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build src/*.egg-info
