@@ -36,6 +36,8 @@ bench: install
 	  --megapixels 12,24 --methods brightroom
 	$(BENCH) --section sr --title "Super-resolution (PSNR/SSIM on Y)" --task sr \
 	  --datasets Set5,Set14,BSD100 --scales 2,3,4 --methods bicubic,brightroom,brightroom-real
+	$(BENCH) --section sr-speed --title "Upscaling a 3 MP photo x2" --task sr \
+	  --megapixels 12 --scales 2 --methods brightroom,brightroom-real
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build src/*.egg-info
