@@ -19,6 +19,12 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @functools.cache
+def native_bf16() -> bool:
+    """Whether this machine computes bfloat16 natively (CUDA, or a CPU with AVX-512 BF16 or AMX)."""
+    return torch.cuda.is_available() or torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+@functools.cache
 def inference_precision() -> str:
     """'bf16' or 'fp32': what networks compute in, from ``BRIGHTROOM_PRECISION`` (auto, fp32, bf16).
 
@@ -33,8 +39,7 @@ def inference_precision() -> str:
     if asked not in PRECISIONS:
         raise BrightroomError(f"BRIGHTROOM_PRECISION must be one of {', '.join(PRECISIONS)}, not '{asked}'.")
     if asked == "auto":
-        native = torch.cuda.is_available() or torch.ops.mkldnn._is_mkldnn_bf16_supported()
-        return "bf16" if native else "fp32"
+        return "bf16" if native_bf16() else "fp32"
     return asked
 
 

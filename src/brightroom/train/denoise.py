@@ -50,6 +50,20 @@ def noisy_batch(clean: np.ndarray, noise: dict, rng: np.random.Generator) -> tup
     return noisy, sigma_map
 
 
+def level_weights(sigma_map: np.ndarray, offset: float) -> np.ndarray:
+    """Per-patch loss weights 1 / (sigma + offset) (sigma on the 0-255 scale), normalised to mean 1.
+
+    A denoiser's error grows with the noise level, so a plain L1 loss is ruled by the high
+    levels; weighting by the inverse of the expected error balances the levels' PSNR instead.
+
+    >>> level_weights(np.array([0.0, 10.0, 30.0]).reshape(3, 1, 1, 1) / 255, offset=10).round(3)
+    array([1.714, 0.857, 0.429], dtype=float32)
+    """
+    sigma = sigma_map.reshape(len(sigma_map), -1).mean(axis=1) * 255.0
+    weights = 1.0 / (sigma + offset)
+    return (weights / weights.mean()).astype(np.float32)
+
+
 def prepare(config: dict):
     """Model, batch maker and validator for a denoising config."""
     model_config = {k: v for k, v in config["model"].items() if k != "architecture"}
@@ -67,8 +81,12 @@ def prepare(config: dict):
 
     def make_batch(rng: np.random.Generator, overrides: dict):
         clean = random_patches(train_images, int(data["patch_size"]), int(data["batch_size"]), rng)
-        noisy, sigma_map = noisy_batch(clean, {**noise, **overrides.get("noise", {})}, rng)
-        return (torch.from_numpy(noisy), torch.from_numpy(sigma_map)), torch.from_numpy(clean)
+        stage_noise = {**noise, **overrides.get("noise", {})}
+        noisy, sigma_map = noisy_batch(clean, stage_noise, rng)
+        batch = (torch.from_numpy(noisy), torch.from_numpy(sigma_map)), torch.from_numpy(clean)
+        if "balanced_loss_offset" in stage_noise:
+            return *batch, torch.from_numpy(level_weights(sigma_map, float(stage_noise["balanced_loss_offset"])))
+        return batch
 
     def validate(net: torch.nn.Module) -> float:
         scores = []

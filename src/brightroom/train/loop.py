@@ -1,8 +1,9 @@
 """The training loop shared by every task: Adam with cosine decay, L1 loss,
-bf16 autocast on CPU, checkpoints that resume exactly, and a JSONL log.
+bf16 autocast where the machine has it, checkpoints that resume exactly, and a JSONL log.
 
 A task supplies three things: the model, ``make_batch(rng, overrides) -> (inputs, target)``
-and ``validate(model) -> PSNR in dB``.
+and ``validate(model) -> PSNR in dB``. A batch may carry a third item, per-sample loss
+weights (N,): the loss is then the weighted mean of each sample's L1.
 
 A config may add stages after its main schedule (``[[stage]]`` tables): each is a warm
 restart with its own ``steps``, ``lr`` and ``lr_min`` and may override task sections for
@@ -24,9 +25,10 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import BrightroomError
+from ..nn.inference import native_bf16
 from ..nn.registry import load_weights, save_weights
 
-MakeBatch = Callable[[np.random.Generator, dict], tuple[tuple, torch.Tensor]]  # (model inputs, target)
+MakeBatch = Callable[[np.random.Generator, dict], tuple]  # (model inputs, target[, per-sample weights])
 Validate = Callable[[torch.nn.Module], float]
 
 
@@ -78,6 +80,20 @@ def stage_at(stages: list[dict], step: int) -> tuple[dict, float]:
     return current, cosine_lr(step - current["start"], current["steps"], current["lr"], current["lr_min"])
 
 
+def weighted_l1(output: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """L1 loss; with per-sample ``weights`` (N,), the weighted mean of each sample's mean error.
+
+    >>> target = torch.zeros(2, 1, 2, 2)
+    >>> output = torch.stack([torch.full((1, 2, 2), 1.0), torch.full((1, 2, 2), 3.0)])
+    >>> float(weighted_l1(output, target)), float(weighted_l1(output, target, torch.tensor([3.0, 1.0])))
+    (2.0, 1.5)
+    """
+    if weights is None:
+        return F.l1_loss(output, target)
+    per_sample = (output - target).abs().flatten(1).mean(dim=1)
+    return (per_sample * weights).sum() / weights.sum()
+
+
 def _compact_optimizer_state(state: dict) -> dict:
     """Adam's moments in bfloat16: halves the checkpoint, which the repo carries between sessions.
 
@@ -118,7 +134,12 @@ def train(
     checkpoint_path = Path(run["checkpoint"])
     log_path = Path(run["log"])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    autocast_dtype = {"bf16": torch.bfloat16, "fp32": None}[run.get("precision", "fp32")]
+    precision = run.get("precision", "fp32")
+    if precision == "auto":  # bf16 where the machine has it natively; emulated bf16 is slower than fp32
+        precision = "bf16" if native_bf16() else "fp32"
+    if precision not in ("bf16", "fp32"):
+        raise BrightroomError(f"[run] precision must be auto, bf16 or fp32, not '{precision}'.")
+    autocast_dtype = {"bf16": torch.bfloat16, "fp32": None}[precision]
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(optim["lr"]))
     rng = np.random.default_rng(int(run.get("seed", 0)))
@@ -181,13 +202,13 @@ def train(
             stage, lr = stage_at(stages, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            inputs, target = make_batch(rng, stage["overrides"])
+            inputs, target, *weights = make_batch(rng, stage["overrides"])
             inputs = tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in inputs)
             target = target.to(device)
             model.train()
             with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
                 output = model(*inputs)
-            loss = F.l1_loss(output.float(), target)
+            loss = weighted_l1(output.float(), target, weights[0].to(device) if weights else None)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
