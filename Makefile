@@ -25,19 +25,23 @@ demo: install
 test: install-test
 	$(BIN)/python -m pytest
 
-# Regenerates every table of BENCHMARKS.md on this machine (about half an hour on 2 cores).
+# Regenerates every table of BENCHMARKS.md on this machine (about an hour on 2 cores).
 BENCH := $(BIN)/brightroom bench --report BENCHMARKS.md --quiet
 bench: install
 	$(BENCH) --section denoise-color --title "Colour denoising (AWGN)" --task denoise \
-	  --datasets CBSD68,Kodak24 --sigmas 15,25,50 --methods nlm,bm3d,brightroom --limit-method bm3d=6
+	  --datasets CBSD68,Kodak24 --sigmas 15,25,50 --methods nlm,bm3d,brightroom,brightroom-ensemble --limit-method bm3d=6
 	$(BENCH) --section denoise-gray --title "Gray denoising (AWGN)" --task denoise \
-	  --datasets BSD68,Set12 --sigmas 15,25,50 --methods nlm,bm3d,brightroom --limit-method bm3d=12
+	  --datasets BSD68,Set12 --sigmas 15,25,50 --methods nlm,bm3d,brightroom,brightroom-ensemble --limit-method bm3d=6
 	$(BENCH) --section denoise-speed --title "Denoising a large colour photo" --task denoise \
 	  --megapixels 12,24 --methods brightroom
 	$(BENCH) --section sr --title "Super-resolution (PSNR/SSIM on Y)" --task sr \
 	  --datasets Set5,Set14,BSD100 --scales 2,3,4 --methods bicubic,brightroom,brightroom-real
 	$(BENCH) --section sr-speed --title "Upscaling a 3 MP photo x2" --task sr \
 	  --megapixels 12 --scales 2 --methods brightroom,brightroom-real
+	$(BENCH) --section burst --title "Burst merging (synthetic handheld bursts)" --task burst \
+	  --datasets Kodak24 --frames 4,8
+	$(BENCH) --section burst-speed --title "Burst merging: an 8-frame 12 MP burst" --task burst \
+	  --megapixels 12 --frames 8 --sigmas 10 --methods merge
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build src/*.egg-info
