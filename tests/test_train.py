@@ -10,7 +10,7 @@ import torch
 from brightroom.cli import main
 from brightroom.nn.registry import load_weights, read_metadata
 from brightroom.train.config import load_config
-from brightroom.train.denoise import noisy_batch
+from brightroom.train.denoise import level_weights, noisy_batch
 from brightroom.train.loop import cosine_lr
 
 
@@ -89,6 +89,26 @@ def test_noisy_batch_gives_matching_sigma_maps():
     assert sigma.shape == (64, 1, 16, 16) and 0 <= sigma.min() and sigma.max() <= 75 / 255 + 1e-6
     measured = (noisy - clean).std(axis=(1, 2, 3))
     np.testing.assert_allclose(measured, sigma.mean(axis=(1, 2, 3)), atol=0.03)
+
+
+def test_a_level_balanced_stage_trains_and_a_bad_precision_is_refused(tmp_path, image_folder, capsys):
+    config = _config(tmp_path, image_folder)
+    text = config.read_text().replace('precision = "bf16"', 'precision = "auto"')
+    stage = '[[stage]]\nsteps = 2\nlr = 1e-4\nnoise = { balanced_loss_offset = 10 }\n[run]'
+    config.write_text(text.replace("[run]", stage))
+    assert main(["train", "denoise", "--config", str(config)]) == 0
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 6 and records[-1]["lr"] == pytest.approx(5.5e-5)  # halfway down the stage's cosine
+    config.write_text(config.read_text().replace('precision = "auto"', 'precision = "fp8"'))
+    assert main(["train", "denoise", "--config", str(config)]) == 2
+    assert "precision must be auto, bf16 or fp32" in capsys.readouterr().err
+
+
+def test_level_weights_favour_low_noise_and_average_one():
+    sigma = np.array([0, 15, 50, 75], np.float32).reshape(4, 1, 1, 1) / 255
+    weights = level_weights(sigma, offset=10)
+    assert weights.mean() == pytest.approx(1.0) and np.all(np.diff(weights) < 0)
+    assert weights[1] / weights[2] == pytest.approx(60 / 25)
 
 
 def test_cosine_schedule_ends_at_the_minimum():
