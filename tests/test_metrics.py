@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -74,15 +75,27 @@ def test_noise_estimate_on_flat_and_textured_synthetic_images():
     assert estimate_noise_sigma(flat) < 0.5
 
 
+def test_correlated_noise_is_caught_at_half_resolution():
+    # white noise blurred by a 3x3 box: its finest details are gone, as in a camera's output
+    rng = np.random.default_rng(3)
+    white = rng.standard_normal((256, 256, 1)) * 40 / 255
+    correlated = 0.5 + cv2.blur(white, (3, 3))[..., None]
+    full_resolution_only = estimate_noise_sigma(correlated, scales=(1,))
+    assert full_resolution_only < 8
+    assert estimate_noise_sigma(correlated) > 2 * full_resolution_only
+
+
 CBSD68 = data_root() / "test" / "CBSD68"
 
 
 @pytest.mark.skipif(not CBSD68.is_dir(), reason="the shared datasets are not beside the repo")
 @pytest.mark.parametrize("sigma", [5, 15, 25, 50])
-def test_noise_estimate_within_1_5_on_cbsd68(sigma):
+def test_noise_estimate_within_2_on_cbsd68(sigma):
     errors = []
     for index, path in enumerate(image_files(CBSD68)):
         noisy = add_gaussian_noise(read_image(path).pixels, sigma, seed=index)
         errors.append(abs(estimate_noise_sigma(noisy) - sigma))
-    assert np.mean(errors) < 1.5
-    assert np.max(errors) < 1.5
+    # The half-resolution estimate (for correlated real noise) reads some texture as noise at
+    # low levels: on CBSD68 at sigma 5 the mean error is 0.3 and the worst image is off by 1.8.
+    assert np.mean(errors) < 0.5
+    assert np.max(errors) < 2.0
