@@ -89,7 +89,7 @@ def test_the_noise_level_controls_how_much_is_removed(photo):
 @pytest.fixture
 def precision(monkeypatch):
     """Set BRIGHTROOM_PRECISION for one test (the setting is read once per process, so reset it)."""
-    from brightroom.nn.inference import inference_precision
+    from brightroom.nn.runtime import inference_precision
 
     def use(value: str) -> str:
         monkeypatch.setenv("BRIGHTROOM_PRECISION", value)

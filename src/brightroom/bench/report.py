@@ -24,10 +24,9 @@ def machine_summary() -> str:
         pass
     import torch
 
-    from ..nn.inference import inference_precision
+    from ..nn.runtime import describe
 
-    return (f"{cpu}, {os.cpu_count()} cores, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, "
-            f"networks in {inference_precision()}")
+    return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads, networks in {describe()}"
 
 
 def markdown_table(rows: list[dict]) -> str:

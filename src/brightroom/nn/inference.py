@@ -3,9 +3,6 @@ with overlap and feathered blending so any size fits in bounded memory."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
 from typing import Callable
 
 import numpy as np
@@ -13,41 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import BrightroomError
-
-
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-@functools.cache
-def native_bf16() -> bool:
-    """Whether this machine computes bfloat16 natively (CUDA, or a CPU with AVX-512 BF16 or AMX)."""
-    return torch.cuda.is_available() or torch.ops.mkldnn._is_mkldnn_bf16_supported()
-
-
-@functools.cache
-def inference_precision() -> str:
-    """'bf16' or 'fp32': what networks compute in, from ``BRIGHTROOM_PRECISION`` (auto, fp32, bf16).
-
-    ``auto`` takes bf16 where the CPU has native bfloat16 arithmetic (AVX-512 BF16 or AMX),
-    where it roughly doubles the speed, and float32 elsewhere, where bf16 would be emulated.
-    Weights stay float32; bf16 applies to the convolutions' arithmetic only.
-
-    >>> inference_precision() in ("bf16", "fp32")
-    True
-    """
-    asked = os.environ.get("BRIGHTROOM_PRECISION", "auto").strip().lower() or "auto"
-    if asked not in PRECISIONS:
-        raise BrightroomError(f"BRIGHTROOM_PRECISION must be one of {', '.join(PRECISIONS)}, not '{asked}'.")
-    if asked == "auto":
-        return "bf16" if native_bf16() else "fp32"
-    return asked
-
-
-@contextlib.contextmanager
-def inference_mode():
-    """No gradients, and bf16 autocast when :func:`inference_precision` says so."""
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=inference_precision() == "bf16"):
-        yield
+from .runtime import run
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -82,9 +45,7 @@ def run_padded(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarra
         mode = "reflect" if pad_h < height and pad_w < width else "replicate"
         x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
         s = F.pad(s, (0, pad_w, 0, pad_h), mode="replicate")
-    with inference_mode():
-        y = net(x, s)
-    return to_image(y[..., :height, :width])
+    return to_image(run(net, x, s)[..., :height, :width])
 
 
 def _blend_weights(length: int, overlap: int, margin: int, at_start: bool, at_end: bool) -> np.ndarray:
@@ -230,8 +191,7 @@ def upscale_tiled(net: torch.nn.Module, image: np.ndarray, scale: int, *, tile: 
     """
 
     def process(crop: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
-        with inference_mode():
-            return to_image(net(to_tensor(crop), scale))
+        return to_image(run(net, to_tensor(crop), scale=scale))
 
     return run_tiled(process, image, scale=scale, multiple=getattr(net, "multiple", 1), tile=tile, overlap=overlap,
                      margin=margin)

@@ -16,6 +16,7 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from ..errors import BrightroomError
 from .denoiser import NoiseLevelUNet
+from .runtime import freeze
 from .sr import MultiScaleSR
 
 ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
@@ -94,7 +95,7 @@ def has_shipped_weights(name: str) -> bool:
 
 
 def load_shipped(name: str) -> torch.nn.Module:
-    """The shipped model ``name``, loaded once per process.
+    """The shipped model ``name``, loaded once per process and frozen (see :mod:`.runtime`).
 
     >>> load_shipped("no-such-model")
     Traceback (most recent call last):
@@ -105,7 +106,7 @@ def load_shipped(name: str) -> torch.nn.Module:
         path = shipped_weights_path(name)
         if not path.is_file():
             raise BrightroomError(f"the model '{name}' is not shipped with this installation.")
-        _SHIPPED_CACHE[name] = load_weights(path)
+        _SHIPPED_CACHE[name] = freeze(load_weights(path))
     return _SHIPPED_CACHE[name]
 
 

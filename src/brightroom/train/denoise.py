@@ -80,7 +80,8 @@ def prepare(config: dict):
         val_pairs.append((clean, add_gaussian_noise(clean, val_sigma, val_rng)))
 
     def make_batch(rng: np.random.Generator, overrides: dict):
-        clean = random_patches(train_images, int(data["patch_size"]), int(data["batch_size"]), rng)
+        stage_data = {**data, **overrides.get("data", {})}
+        clean = random_patches(train_images, int(stage_data["patch_size"]), int(stage_data["batch_size"]), rng)
         stage_noise = {**noise, **overrides.get("noise", {})}
         noisy, sigma_map = noisy_batch(clean, stage_noise, rng)
         batch = (torch.from_numpy(noisy), torch.from_numpy(sigma_map)), torch.from_numpy(clean)

@@ -25,7 +25,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import BrightroomError
-from ..nn.inference import native_bf16
+from ..nn.runtime import native_bf16
 from ..nn.registry import load_weights, save_weights
 
 MakeBatch = Callable[[np.random.Generator, dict], tuple]  # (model inputs, target[, per-sample weights])

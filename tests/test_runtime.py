@@ -1,0 +1,77 @@
+"""The inference runtime: frozen networks run by ONNX Runtime agree with PyTorch at any size."""
+
+import numpy as np
+import pytest
+import torch
+
+from brightroom.nn import runtime
+from brightroom.nn.denoiser import NoiseLevelUNet
+from brightroom.nn.inference import run_padded, upscale_tiled
+from brightroom.nn.registry import load_shipped, load_weights, shipped_weights_path
+from brightroom.nn.sr import MultiScaleSR
+
+
+@pytest.fixture
+def fp32(monkeypatch):
+    """Float32 inference (so frozen networks go to ONNX Runtime), whatever this CPU is."""
+    monkeypatch.setenv("BRIGHTROOM_PRECISION", "fp32")
+    runtime.inference_precision.cache_clear()
+    yield
+    monkeypatch.delenv("BRIGHTROOM_PRECISION")
+    runtime.inference_precision.cache_clear()
+
+
+def _tiny_denoiser() -> NoiseLevelUNet:
+    torch.manual_seed(0)
+    return NoiseLevelUNet(3, (8, 16, 32), 1).eval()
+
+
+def test_a_frozen_network_is_exported_once_and_agrees_at_every_size(fp32):
+    net = _tiny_denoiser()
+    twin = _tiny_denoiser()
+    runtime.freeze(net)
+    for height, width in [(24, 40), (64, 16), (8, 8)]:
+        x, sigma = torch.rand(1, 3, height, width), torch.full((1, 1, height, width), 0.1)
+        expected = twin(x, sigma).detach()
+        assert torch.allclose(runtime.run(net, x, sigma), expected, atol=1e-5)
+    assert list(runtime._SESSIONS[net]) == [(2, ())]  # one export serves every size
+
+
+def test_a_network_in_training_is_never_exported(fp32):
+    net = _tiny_denoiser()
+    x, sigma = torch.rand(1, 3, 16, 16), torch.zeros(1, 1, 16, 16)
+    before = runtime.run(net, x, sigma)
+    with torch.no_grad():
+        net.tail.weight.add_(0.5)  # a training step
+    assert net not in runtime._SESSIONS
+    assert not torch.allclose(runtime.run(net, x, sigma), before)
+
+
+def test_constants_get_one_export_each(fp32):
+    torch.manual_seed(0)
+    net = runtime.freeze(MultiScaleSR(width=8, blocks=1, scales=(2, 3)))
+    image = np.random.default_rng(0).random((11, 14, 3)).astype(np.float32)
+    assert upscale_tiled(net, image, 2).shape == (22, 28, 3)
+    assert upscale_tiled(net, image, 3).shape == (33, 42, 3)
+    assert sorted(runtime._SESSIONS[net]) == [(1, (("scale", 2),)), (1, (("scale", 3),))]
+
+
+@pytest.mark.parametrize("name, channels", [("denoise-color", 3), ("denoise-gray", 1)])
+def test_shipped_denoisers_agree_with_pytorch(fp32, name, channels):
+    image = np.random.default_rng(1).random((75, 130, channels)).astype(np.float32)
+    exported = run_padded(load_shipped(name), image, 25 / 255)
+    eager = run_padded(load_weights(shipped_weights_path(name)), image, 25 / 255)
+    assert np.abs(exported - eager).max() < 1e-4
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_shipped_upscaler_agrees_with_pytorch_up_to_the_borders(fp32, scale):
+    image = np.random.default_rng(2).random((29, 41, 3)).astype(np.float32)
+    exported = upscale_tiled(load_shipped("sr-classic"), image, scale)
+    eager = upscale_tiled(load_weights(shipped_weights_path("sr-classic")), image, scale)
+    assert exported.shape == (29 * scale, 41 * scale, 3)
+    assert np.abs(exported - eager).max() < 1e-4  # bicubic borders included
+
+
+def test_the_report_names_the_engine(fp32):
+    assert runtime.describe().startswith("fp32 on ONNX Runtime ")
