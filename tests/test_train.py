@@ -10,7 +10,7 @@ import torch
 from brightroom.cli import main
 from brightroom.nn.registry import load_weights, read_metadata
 from brightroom.train.config import load_config
-from brightroom.train.denoise import level_weights, noisy_batch
+from brightroom.train.denoise import level_weights, noisy_batch, prepare
 from brightroom.train.loop import cosine_lr
 
 
@@ -102,6 +102,15 @@ def test_a_level_balanced_stage_trains_and_a_bad_precision_is_refused(tmp_path, 
     config.write_text(config.read_text().replace('precision = "auto"', 'precision = "fp8"'))
     assert main(["train", "denoise", "--config", str(config)]) == 2
     assert "precision must be auto, bf16 or fp32" in capsys.readouterr().err
+
+
+def test_a_stage_may_change_the_patch_and_batch_size(tmp_path, image_folder):
+    _, make_batch, _ = prepare(load_config(str(_config(tmp_path, image_folder))))
+    rng = np.random.default_rng(0)
+    (noisy, sigma), clean = make_batch(rng, {})
+    assert noisy.shape == clean.shape == (2, 3, 32, 32) and sigma.shape == (2, 1, 32, 32)
+    (noisy, sigma), clean = make_batch(rng, {"data": {"patch_size": 24, "batch_size": 3}})
+    assert noisy.shape == clean.shape == (3, 3, 24, 24) and sigma.shape == (3, 1, 24, 24)
 
 
 def test_level_weights_favour_low_noise_and_average_one():
