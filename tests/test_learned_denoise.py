@@ -7,7 +7,7 @@ from brightroom import denoise
 from brightroom.degrade import add_gaussian_noise, add_poisson_gaussian_noise, poisson_gaussian_std
 from brightroom.errors import BrightroomError
 from brightroom.metrics import psnr, to_8bit_levels
-from brightroom.nn.inference import denoise_tiled, run_padded
+from brightroom.nn.inference import _tile_spans, denoise_tiled, run_padded
 from brightroom.nn.registry import load_shipped, read_metadata, shipped_weights_path
 
 
@@ -73,6 +73,19 @@ def test_signal_dependent_noise_with_a_sigma_map(photo):
 def test_bad_input_is_a_clear_error(image, sigma, message):
     with pytest.raises(BrightroomError, match=message):
         denoise(image, sigma=sigma, method="brightroom")
+
+
+@pytest.mark.parametrize("length, tile, overlap, multiple", [(1000, 512, 96, 8), (4000, 1024, 96, 8), (97, 48, 24, 1),
+                                                             (2049, 256, 64, 4), (513, 512, 96, 8)])
+def test_tiles_cover_the_image_evenly_with_the_overlap(length, tile, overlap, multiple):
+    spans = _tile_spans(length, tile, overlap, multiple)
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    assert all(start % multiple == 0 and end - start < tile + multiple for start, end in spans)
+    assert all(spans[i][1] - spans[i + 1][0] >= overlap for i in range(len(spans) - 1))
+    # at most one tile more than the overlap forces, and no tile much larger than the others
+    assert len(spans) <= -(-(length - overlap) // (tile - overlap)) + 1
+    sizes = [end - start for start, end in spans]
+    assert max(sizes) - min(sizes) < multiple
 
 
 def test_bad_tiling_is_refused():

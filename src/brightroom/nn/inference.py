@@ -63,19 +63,26 @@ def _blend_weights(length: int, overlap: int, margin: int, at_start: bool, at_en
 
 
 def _tile_spans(length: int, tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
-    """(start, end) of tiles covering ``length``. Starts are multiples of the network's
-    downsampling factor, so every tile sees the same pixel grid as the whole image would."""
+    """(start, end) of as few tiles of at most ``tile`` as cover ``length`` with at least
+    ``overlap`` shared by neighbours, spread evenly, so the extra work is about one overlap per
+    seam rather than a whole tile at the end. Starts are multiples of the network's downsampling
+    factor, so every tile sees the same pixel grid as the whole image would (the last tile may
+    exceed the others by less than one multiple).
+
+    >>> _tile_spans(1000, 512, 96, 8)
+    [(0, 408), (296, 704), (592, 1000)]
+    """
     if length <= tile:
         return [(0, length)]
-    step = tile - overlap
-    spans = []
-    start = 0
-    while start + tile < length:
-        spans.append((start, start + tile))
-        start += step
-    last = max(0, (length - tile) // multiple * multiple)
-    spans.append((min(start, last), length))
-    return spans
+    count = -(-(length - overlap) // (tile - overlap))
+    while True:
+        # even tiles, plus one multiple of slack so that rounding the starts down keeps the overlap
+        size = -(-(length + (count - 1) * overlap) // (count * multiple)) * multiple + multiple
+        if size <= tile:
+            break
+        count += 1
+    starts = [i * (length - size) // (count - 1) // multiple * multiple for i in range(count)]
+    return [(start, start + size) for start in starts[:-1]] + [(starts[-1], length)]
 
 
 TileFunction = Callable[[np.ndarray, slice, slice], np.ndarray]
@@ -106,7 +113,7 @@ def run_tiled(
     >>> bool(np.allclose(out, double(image, None, None)))
     True
     """
-    if tile % multiple or overlap % multiple or overlap < 2 * margin or overlap >= tile:
+    if tile % multiple or overlap % multiple or overlap < 2 * margin or overlap + 2 * multiple > tile:
         raise ValueError(f"bad tiling: tile {tile}, overlap {overlap}, margin {margin}, multiple {multiple}")
     height, width, channels = image.shape
     if height <= tile and width <= tile:
@@ -159,8 +166,10 @@ def self_ensemble(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, co
     return total / count
 
 
-def denoise_tiled(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarray, **tiling) -> np.ndarray:
-    """Run a noise-level-conditioned denoiser over any image size.
+def denoise_tiled(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarray, *, tile: int = 1024,
+                  overlap: int = 96, margin: int = 32) -> np.ndarray:
+    """Run a noise-level-conditioned denoiser over any image size, in tiles of up to 1024 px
+    (about 0.3 GB of activations for the colour network).
 
     ``sigma`` is a scalar or an H x W map on the [0, 1] scale.
 
@@ -174,7 +183,7 @@ def denoise_tiled(net: torch.nn.Module, image: np.ndarray, sigma: float | np.nda
     def process(crop: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
         return run_padded(net, crop, sigma if sigma_map is None else sigma_map[rows, cols])
 
-    return run_tiled(process, image, multiple=getattr(net, "multiple", 1), **tiling)
+    return run_tiled(process, image, multiple=getattr(net, "multiple", 1), tile=tile, overlap=overlap, margin=margin)
 
 
 def upscale_tiled(net: torch.nn.Module, image: np.ndarray, scale: int, *, tile: int = 256, overlap: int = 64,
