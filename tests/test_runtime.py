@@ -35,6 +35,7 @@ def test_a_frozen_network_is_exported_once_and_agrees_at_every_size(fp32):
         expected = twin(x, sigma).detach()
         assert torch.allclose(runtime.run(net, x, sigma), expected, atol=1e-5)
     assert list(runtime._SESSIONS[net]) == [(2, ())]  # one export serves every size
+    assert not net.training  # the export leaves the network in eval mode
 
 
 def test_a_network_in_training_is_never_exported(fp32):

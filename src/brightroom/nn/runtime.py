@@ -122,7 +122,8 @@ def _onnx_session(net: torch.nn.Module, inputs: tuple[torch.Tensor, ...], consta
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(_Bound(net, constants), example, buffer, input_names=names, output_names=["output"],
+        # eval(): the exporter restores the wrapper's mode afterwards, and with it the network's
+        torch.onnx.export(_Bound(net, constants).eval(), example, buffer, input_names=names, output_names=["output"],
                           dynamic_axes={name: {2: "height", 3: "width"} for name in names}, opset_version=17,
                           dynamo=False)
     options = onnxruntime.SessionOptions()
