@@ -88,6 +88,28 @@ def test_tiles_cover_the_image_evenly_with_the_overlap(length, tile, overlap, mu
     assert max(sizes) - min(sizes) < multiple
 
 
+@pytest.mark.parametrize("height, width", [(37, 45), (8, 13), (40, 48)])
+def test_padding_mirrors_the_bottom_and_right_edges(height, width):
+    """run_padded pads to the network's multiple by mirroring without repeating the edge (as
+    torch's 'reflect'), repeats the sigma map's edge, and crops back; a constant map is a scalar."""
+    import torch
+    from torch.nn import functional as F
+
+    from brightroom.nn.denoiser import NoiseLevelUNet
+
+    torch.manual_seed(0)
+    net = NoiseLevelUNet(3, (8, 16, 32), 1).eval()
+    image = np.random.default_rng(1).random((height, width, 3)).astype(np.float32)
+    pad_h, pad_w = -height % 8, -width % 8
+    x = F.pad(torch.from_numpy(image.transpose(2, 0, 1).copy())[None], (0, pad_w, 0, pad_h), mode="reflect")
+    with torch.no_grad():
+        expected = net(x, torch.full((1, 1, height + pad_h, width + pad_w), 0.1))[0, :, :height, :width]
+    out = run_padded(net, image, 0.1)
+    assert out.shape == (height, width, 3)
+    assert np.abs(out - expected.permute(1, 2, 0).numpy()).max() < 1e-5
+    assert np.abs(run_padded(net, image, np.full((height, width), 0.1, np.float32)) - out).max() < 1e-6
+
+
 def test_bad_tiling_is_refused():
     with pytest.raises(ValueError, match="bad tiling"):
         denoise_tiled(load_shipped("denoise-color"), np.zeros((64, 64, 3), np.float32), 0.1, tile=100)
