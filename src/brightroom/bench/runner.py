@@ -1,6 +1,6 @@
 """The benchmark protocol: degrade clean test images the literature's way, run every
-method on the very same inputs in one process, and measure quality and speed (after one
-untimed warm-up call per method and setting).
+method on the very same inputs in one process, and measure quality and speed (each method over all the images
+in turn, after one untimed warm-up call per method and setting).
 
 Denoising: AWGN of sigma (0-255) added in float and not clipped; PSNR/SSIM on the
 rounded, clipped output over all channels, no border crop. Super-resolution: the
@@ -50,15 +50,13 @@ def _score(task: str, output: np.ndarray, truth: np.ndarray, setting: float) -> 
     return psnr(output, truth, crop=crop, y_channel=True), ssim(output, truth, crop=crop, y_channel=True)
 
 
-def _warm_up(task: str, methods: dict, path, setting: float) -> None:
-    """One untimed call per method, so one-time costs stay out of the per-image times: a learned
-    method's on the whole image (loading and exporting the network, and the engine's buffers for
-    that size), a classical one's on a 64 x 64 crop (first imports; its speed does not ramp up)."""
+def _warm_up(task: str, method, path, setting: float) -> None:
+    """One untimed call, so one-time costs stay out of the per-image times: a learned method's on
+    the whole image (loading and exporting the network, and the engine's buffers for that size), a
+    classical one's on a 64 x 64 crop (first imports; its speed does not ramp up)."""
     clean = read_image(path).pixels
-    for method in methods.values():
-        image = clean if method.learned else clean[:64, :64]
-        degraded, _ = _degrade(task, image, setting, "warm-up")
-        method.run(degraded, setting)
+    degraded, _ = _degrade(task, clean if method.learned else clean[:64, :64], setting, "warm-up")
+    method.run(degraded, setting)
 
 
 def run_benchmark(
@@ -86,39 +84,39 @@ def run_benchmark(
     method_limits = method_limits or {}
     settings = [check_scale(s) for s in settings] if task == "sr" else [float(s) for s in settings]
     sets = [(dataset_name(d), image_files(resolve_dataset(d), limit)) for d in datasets]
-    total = sum(len(files) for _, files in sets) * len(settings)
+    counts = {(name, method): min(len(files), method_limits.get(method, len(files))) for name, files in sets
+              for method in methods}
     rows: list[dict] = []
-    with tqdm(total=total, desc=f"bench {task}", unit="img", disable=not show_progress, leave=False) as bar:
+    with tqdm(total=sum(counts.values()) * len(settings), desc=f"bench {task}", unit="img",
+              disable=not show_progress, leave=False) as bar:
         for name, files in sets:
             for setting in settings:
-                stats = {m: {"psnr": [], "ssim": [], "seconds": 0.0, "megapixels": 0.0} for m in methods}
-                _warm_up(task, registered, files[0], setting)
-                for index, path in enumerate(files):
-                    clean = read_image(path).pixels
-                    degraded, truth = _degrade(task, clean, setting, f"{name}/{path.name}")
-                    for method in methods:
-                        if index >= method_limits.get(method, len(files)):
-                            continue
+                cases = [_degrade(task, read_image(path).pixels, setting, f"{name}/{path.name}") for path in files]
+                # one method after another over all the images, rather than interleaved: a library's
+                # worker threads keep spinning for a moment after a call (OpenCV's after nlm slowed the
+                # next network call by 13 %), and no method should pay for another's
+                for method in methods:
+                    _warm_up(task, registered[method], files[0], setting)
+                    stats = {"psnr": [], "ssim": [], "seconds": 0.0, "megapixels": 0.0}
+                    for degraded, truth in cases[: counts[name, method]]:
                         started = time.perf_counter()
                         output = np.clip(registered[method].run(degraded, setting), 0.0, 1.0)
-                        stats[method]["seconds"] += time.perf_counter() - started
-                        stats[method]["megapixels"] += output.shape[0] * output.shape[1] / 1e6
+                        stats["seconds"] += time.perf_counter() - started
+                        stats["megapixels"] += output.shape[0] * output.shape[1] / 1e6
                         quality = _score(task, output, truth, setting)
-                        stats[method]["psnr"].append(quality[0])
-                        stats[method]["ssim"].append(quality[1])
-                    bar.update(1)
-                for method in methods:
-                    s = stats[method]
+                        stats["psnr"].append(quality[0])
+                        stats["ssim"].append(quality[1])
+                        bar.update(1)
                     row = {
                         "task": task,
                         "dataset": name,
                         "method": method,
                         TASK_SETTINGS[task]: setting,
-                        "images": len(s["psnr"]),
-                        "psnr": round(float(np.mean(s["psnr"])), 3),
-                        "ssim": round(float(np.mean(s["ssim"])), 4),
-                        "seconds": round(s["seconds"] / len(s["psnr"]), 4),
-                        "megapixels_per_second": round(s["megapixels"] / s["seconds"], 4),
+                        "images": len(stats["psnr"]),
+                        "psnr": round(float(np.mean(stats["psnr"])), 3),
+                        "ssim": round(float(np.mean(stats["ssim"])), 4),
+                        "seconds": round(stats["seconds"] / len(stats["psnr"]), 4),
+                        "megapixels_per_second": round(stats["megapixels"] / stats["seconds"], 4),
                     }
                     rows.append(row)
                     if on_row:
