@@ -113,6 +113,29 @@ def test_a_stage_may_change_the_patch_and_batch_size(tmp_path, image_folder):
     assert noisy.shape == clean.shape == (3, 3, 24, 24) and sigma.shape == (3, 1, 24, 24)
 
 
+def test_a_smaller_network_fine_tunes_from_part_of_a_larger_ones_weights(tmp_path, image_folder, capsys):
+    from brightroom.nn.registry import build, save_weights
+
+    recipe = {"channels": 3, "widths": [8, 16, 32], "blocks": 2}
+    source = build("NoiseLevelUNet", **recipe)
+    save_weights(source, tmp_path / "big.safetensors", "NoiseLevelUNet", recipe)
+    config = _config(tmp_path, image_folder)
+    text = config.read_text().replace("blocks = 1", "blocks = [2, 1, 0, 1, 2]").replace("lr = 1e-3", "lr = 0.0")
+    text = text.replace("lr_min = 1e-5", "lr_min = 0.0")
+    config.write_text(text.replace("[run]", f'[run]\ninit_weights = "{tmp_path / "big.safetensors"}"'))
+    assert main(["train", "denoise", "--config", str(config)]) == 0
+    assert "8 of its tensors left out" in capsys.readouterr().err  # blocks enc1.1, middle.0-1, dec1.1
+    small = load_weights(tmp_path / "tiny.safetensors")
+    assert [len(small.enc1), len(small.middle), len(small.dec0)] == [1, 0, 2]
+    # a zero learning rate exports the very weights it took (rounded to float16 as shipped)
+    expected = {k: v.half().float() for k, v in source.state_dict().items()}
+    assert all(torch.equal(expected[k], v) for k, v in small.state_dict().items())
+    # a network the weights do not fit is refused in one sentence
+    config.write_text(config.read_text().replace("widths = [8, 16, 32]", "widths = [8, 16, 48]"))
+    assert main(["train", "denoise", "--config", str(config)]) == 2
+    assert "do not fit this model" in capsys.readouterr().err
+
+
 def test_level_weights_favour_low_noise_and_average_one():
     sigma = np.array([0, 15, 50, 75], np.float32).reshape(4, 1, 1, 1) / 255
     weights = level_weights(sigma, offset=10)

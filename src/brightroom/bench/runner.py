@@ -1,6 +1,6 @@
 """The benchmark protocol: degrade clean test images the literature's way, run every
-method on the very same inputs in one process, and measure quality and speed (each method over all the images
-in turn, after one untimed warm-up call per method and setting).
+method on the very same inputs in one process, and measure quality and speed (each method
+over all the images in turn, after one untimed warm-up call per method and setting).
 
 Denoising: AWGN of sigma (0-255) added in float and not clipped; PSNR/SSIM on the
 rounded, clipped output over all channels, no border crop. Super-resolution: the

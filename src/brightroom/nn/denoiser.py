@@ -23,7 +23,8 @@ class NoiseLevelUNet(nn.Module):
     Args:
         channels: 1 for gray, 3 for colour.
         widths: feature widths at 1/2, 1/4 and 1/8 of the input resolution.
-        blocks: residual blocks per stage.
+        blocks: residual blocks per stage, one number for all five stages or one for each
+            (encoder at 1/2, encoder at 1/4, middle at 1/8, decoder at 1/4, decoder at 1/2).
 
     Inputs are NCHW tensors in [0, 1]; ``sigma`` is N x 1 x H x W on the same
     scale (sigma_255 / 255). H and W must be multiples of ``multiple``;
@@ -37,20 +38,22 @@ class NoiseLevelUNet(nn.Module):
 
     multiple = 8
 
-    def __init__(self, channels: int = 3, widths: tuple[int, int, int] = (48, 96, 192), blocks: int = 2):
+    def __init__(self, channels: int = 3, widths: tuple[int, int, int] = (48, 96, 192),
+                 blocks: int | tuple[int, int, int, int, int] = 2):
         super().__init__()
         w0, w1, w2 = widths
+        enc0, enc1, middle, dec1, dec0 = [blocks] * 5 if isinstance(blocks, int) else blocks
         self.channels = channels
         self.head = nn.Conv2d(channels * 4 + 1, w0, 3, padding=1, bias=False)
-        self.enc0 = residual_stage(w0, blocks)
+        self.enc0 = residual_stage(w0, enc0)
         self.down0 = nn.Conv2d(w0, w1, 2, stride=2, bias=False)
-        self.enc1 = residual_stage(w1, blocks)
+        self.enc1 = residual_stage(w1, enc1)
         self.down1 = nn.Conv2d(w1, w2, 2, stride=2, bias=False)
-        self.middle = residual_stage(w2, blocks)
+        self.middle = residual_stage(w2, middle)
         self.up1 = nn.ConvTranspose2d(w2, w1, 2, stride=2, bias=False)
-        self.dec1 = residual_stage(w1, blocks)
+        self.dec1 = residual_stage(w1, dec1)
         self.up0 = nn.ConvTranspose2d(w1, w0, 2, stride=2, bias=False)
-        self.dec0 = residual_stage(w0, blocks)
+        self.dec0 = residual_stage(w0, dec0)
         self.tail = nn.Conv2d(w0, channels * 4, 3, padding=1, bias=False)
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

@@ -157,10 +157,18 @@ def train(
         step, elapsed = saved["step"], saved["elapsed"]
         progress(f"resumed from {checkpoint_path} at step {step}")
     elif run.get("init_weights"):
-        # Fine-tuning: start from another trained model's weights (same architecture and shape).
-        model.load_state_dict(load_weights(run["init_weights"]).state_dict())
+        # Fine-tuning: start from another trained model's weights, or from a part of them (a network
+        # with fewer residual blocks takes the first ones of each stage).
+        source = load_weights(run["init_weights"]).state_dict()
+        target = model.state_dict()
+        unmatched = [k for k, v in target.items() if k not in source or source[k].shape != v.shape]
+        if unmatched:
+            raise BrightroomError(f"the weights in '{run['init_weights']}' do not fit this model "
+                                  f"({len(unmatched)} tensors missing or of another shape, e.g. '{unmatched[0]}').")
+        model.load_state_dict({k: source[k] for k in target})
         model.to(device)
-        progress(f"starting from the weights in {run['init_weights']}")
+        left_out = f", {len(source) - len(target)} of its tensors left out" if len(source) > len(target) else ""
+        progress(f"starting from the weights in {run['init_weights']}{left_out}")
 
     def save_checkpoint() -> None:
         checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
