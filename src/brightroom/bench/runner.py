@@ -50,13 +50,11 @@ def _score(task: str, output: np.ndarray, truth: np.ndarray, setting: float) -> 
     return psnr(output, truth, crop=crop, y_channel=True), ssim(output, truth, crop=crop, y_channel=True)
 
 
-def _warm_up(task: str, method, path, setting: float) -> None:
+def _warm_up(task: str, method, degraded: np.ndarray, setting: float) -> None:
     """One untimed call, so one-time costs stay out of the per-image times: a learned method's on
-    the whole image (loading and exporting the network, and the engine's buffers for that size), a
-    classical one's on a 64 x 64 crop (first imports; its speed does not ramp up)."""
-    clean = read_image(path).pixels
-    degraded, _ = _degrade(task, clean if method.learned else clean[:64, :64], setting, "warm-up")
-    method.run(degraded, setting)
+    the whole first image (loading and exporting the network, and the engine's buffers for that
+    size), a classical one's on a 64 x 64 crop of it (first imports; its speed does not ramp up)."""
+    method.run(degraded if method.learned else degraded[:64, :64], setting)
 
 
 def run_benchmark(
@@ -96,7 +94,7 @@ def run_benchmark(
                 # worker threads keep spinning for a moment after a call (OpenCV's after nlm slowed the
                 # next network call by 13 %), and no method should pay for another's
                 for method in methods:
-                    _warm_up(task, registered[method], files[0], setting)
+                    _warm_up(task, registered[method], cases[0][0], setting)
                     stats = {"psnr": [], "ssim": [], "seconds": 0.0, "megapixels": 0.0}
                     for degraded, truth in cases[: counts[name, method]]:
                         started = time.perf_counter()
