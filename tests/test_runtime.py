@@ -76,3 +76,13 @@ def test_shipped_upscaler_agrees_with_pytorch_up_to_the_borders(fp32, scale):
 
 def test_the_report_names_the_engine(fp32):
     assert runtime.describe().startswith("fp32 on ONNX Runtime ")
+
+
+def test_under_bf16_autocast_only_the_layer_reading_the_image_stays_float32():
+    net = _tiny_denoiser()
+    dtypes = {}
+    for name in ("head", "tail"):
+        getattr(net, name).register_forward_hook(lambda module, args, out, name=name: dtypes.update({name: out.dtype}))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        net(torch.rand(1, 3, 16, 16), torch.full((1, 1, 16, 16), 0.1))
+    assert dtypes == {"head": torch.float32, "tail": torch.bfloat16}

@@ -19,6 +19,16 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(F.relu(self.conv1(x), inplace=True))
 
 
+def in_float32(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)`` in float32 even under bfloat16 autocast, for the layer that reads the image.
+
+    bfloat16 keeps 8 significant bits, so it would round a pixel value near 1 by up to half an
+    8-bit level before the network sees it; the first layer is a small share of the work.
+    """
+    with torch.autocast(x.device.type, enabled=False):
+        return layer(x.float())
+
+
 def residual_stage(width: int, blocks: int) -> nn.Sequential:
     """``blocks`` residual blocks of ``width`` channels in a row."""
     return nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import residual_stage
+from .blocks import in_float32, residual_stage
 
 
 class NoiseLevelUNet(nn.Module):
@@ -59,7 +59,7 @@ class NoiseLevelUNet(nn.Module):
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         half = F.pixel_unshuffle(noisy, 2)
         sigma_half = F.avg_pool2d(sigma, 2)
-        x0 = self.enc0(self.head(torch.cat([half, sigma_half], dim=1)))
+        x0 = self.enc0(in_float32(self.head, torch.cat([half, sigma_half], dim=1)))
         x1 = self.enc1(self.down0(x0))
         x2 = self.middle(self.down1(x1))
         y1 = self.dec1(self.up1(x2) + x1)
