@@ -33,3 +33,18 @@ def shared_set(name: str) -> Path:
     if not folder.is_dir():
         pytest.skip(f"the shared dataset {name} is not at {folder}")
     return folder
+
+
+@pytest.fixture
+def precision(monkeypatch):
+    """Set BRIGHTROOM_PRECISION for one test (the setting is read once per process, so reset it)."""
+    from brightroom.nn.runtime import inference_precision
+
+    def use(value: str) -> str:
+        monkeypatch.setenv("BRIGHTROOM_PRECISION", value)
+        inference_precision.cache_clear()
+        return inference_precision()
+
+    yield use
+    monkeypatch.delenv("BRIGHTROOM_PRECISION", raising=False)
+    inference_precision.cache_clear()

@@ -12,13 +12,9 @@ from brightroom.nn.sr import MultiScaleSR
 
 
 @pytest.fixture
-def fp32(monkeypatch):
+def fp32(precision):
     """Float32 inference (so frozen networks go to ONNX Runtime), whatever this CPU is."""
-    monkeypatch.setenv("BRIGHTROOM_PRECISION", "fp32")
-    runtime.inference_precision.cache_clear()
-    yield
-    monkeypatch.delenv("BRIGHTROOM_PRECISION")
-    runtime.inference_precision.cache_clear()
+    precision("fp32")
 
 
 def _tiny_denoiser() -> NoiseLevelUNet:
