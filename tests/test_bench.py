@@ -1,8 +1,9 @@
 import json
+import os
 
 import pytest
 
-from brightroom.bench.report import markdown_table, update_report
+from brightroom.bench.report import machine_summary, markdown_table, update_report
 from brightroom.bench.runner import run_benchmark
 from brightroom.cli import main
 from brightroom.errors import BrightroomError
@@ -101,3 +102,11 @@ def test_speed_run_reports_time_size_and_peak_memory(capsys):
 def test_bench_needs_datasets_or_megapixels(capsys):
     assert main(["bench", "--task", "sr", "--quiet"]) == 2
     assert "--datasets is needed" in capsys.readouterr().err
+
+
+def test_the_machine_line_names_the_vector_instructions_and_the_engine():
+    import torch
+
+    line = machine_summary()
+    assert f"({torch.backends.cpu.get_cpu_capability()}), {os.cpu_count()} cores" in line
+    assert line.endswith(("networks in bf16 on PyTorch", "networks in fp32 on ONNX Runtime"), 0, line.rindex(" "))
