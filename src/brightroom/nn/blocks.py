@@ -24,6 +24,10 @@ def in_float32(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
     bfloat16 keeps 8 significant bits, so it would round a pixel value near 1 by up to half an
     8-bit level before the network sees it; the first layer is a small share of the work.
+
+    >>> with torch.autocast("cpu", dtype=torch.bfloat16):
+    ...     in_float32(nn.Conv2d(1, 2, 3), torch.rand(1, 1, 4, 4)).dtype
+    torch.float32
     """
     with torch.autocast(x.device.type, enabled=False):
         return layer(x.float())
