@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import brightroom
-from brightroom.bench.catalog import image_files, resolve_dataset
+from brightroom.datasets import image_files, resolve_dataset
 
 CROP = 256
 OUT = Path("docs/real-noise")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import brightroom
-from brightroom.bench.catalog import image_files, resolve_dataset
+from brightroom.datasets import image_files, resolve_dataset
 from brightroom.degrade import random_degradation
 from brightroom.metrics import to_8bit_levels
 

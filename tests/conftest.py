@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from brightroom.bench.catalog import data_root
+from brightroom.datasets import data_root
 from brightroom.io import write_image
 
 

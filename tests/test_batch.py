@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from brightroom.batch import BatchSummary, Recipe, parse_recipe, plan_batch, run_batch
-from brightroom.pipeline import default_methods
 from brightroom.errors import BrightroomError
 from brightroom.io import read_image, write_dng, write_image
+from brightroom.pipeline import default_methods
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")
 

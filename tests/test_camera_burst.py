@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import pytest
@@ -12,8 +11,8 @@ from brightroom.bench.burst import (
     BORDER,
     READ_NOISE,
     SHOT_NOISE,
-    masked_psnr,
     markdown_burst_table,
+    masked_psnr,
     run_burst_benchmark,
     synthesize_burst,
 )
@@ -33,6 +32,7 @@ from brightroom.degrade import add_poisson_gaussian_noise
 from brightroom.errors import BrightroomError
 from brightroom.io import write_image
 from brightroom.metrics import psnr
+from brightroom.pipeline import burst_denoiser
 
 NOISE = (SHOT_NOISE, READ_NOISE)
 
@@ -95,7 +95,7 @@ def test_warp_moves_content_by_the_flow():
 def test_static_merge_gains_nearly_the_ideal_averaging_gain(static_burst):
     burst, truth, _ = static_burst
     reference = psnr(burst[0], truth, crop=BORDER)
-    merged = merge_burst(burst, noise_model=NOISE)
+    merged = merge_burst(burst, noise_model=NOISE, denoiser=burst_denoiser(3))
     assert merged.shape == truth.shape and merged.dtype == np.float32
     assert 0 <= merged.min() and merged.max() <= 1
     gain = psnr(merged, truth, crop=BORDER) - reference
@@ -106,8 +106,8 @@ def test_static_merge_gains_nearly_the_ideal_averaging_gain(static_burst):
 
 def test_merge_measures_the_noise_itself(static_burst):
     burst, truth, _ = static_burst
-    blind = psnr(merge_burst(burst), truth, crop=BORDER)
-    informed = psnr(merge_burst(burst, noise_model=NOISE), truth, crop=BORDER)
+    blind = psnr(merge_burst(burst, denoiser=burst_denoiser(3)), truth, crop=BORDER)
+    informed = psnr(merge_burst(burst, noise_model=NOISE, denoiser=burst_denoiser(3)), truth, crop=BORDER)
     assert blind == pytest.approx(informed, abs=0.5)
     assert blind > psnr(burst[0], truth, crop=BORDER) + 7.5
 
@@ -123,7 +123,7 @@ def test_noise_model_is_measured_from_the_burst(static_burst):
 
 def test_moving_object_does_not_ghost(moving_burst):
     burst, truth, mask = moving_burst
-    merged = merge_burst(burst, noise_model=NOISE)
+    merged = merge_burst(burst, noise_model=NOISE, denoiser=burst_denoiser(3))
     average = np.mean(align_burst(burst), axis=0)
     reference = masked_psnr(burst[0], truth, mask)
     # A plain average smears the object over its path; the robust merge does not.
@@ -142,14 +142,14 @@ def test_moving_object_does_not_ghost(moving_burst):
 def test_merge_with_a_white_noise_sigma():
     clean = scene(96)
     burst = [add_poisson_gaussian_noise(clean, 0, 20 / 255, seed=s) for s in range(4)]
-    merged = merge_burst(burst, noise_sigma=20, denoise_unmerged=False)
+    merged = merge_burst(burst, noise_sigma=20)
     assert psnr(merged, clean, crop=8) > psnr(burst[0], clean, crop=8) + 5
 
 
 def test_gray_bursts_merge_too():
     clean = scene(96).mean(axis=2, keepdims=True)
     burst = [add_poisson_gaussian_noise(clean, 0.005, 0.01, seed=s) for s in range(4)]
-    merged = merge_burst(burst, denoise_unmerged=False)
+    merged = merge_burst(burst)
     assert merged.shape == (96, 96, 1)
     assert psnr(merged, clean, crop=8) > psnr(burst[0], clean, crop=8) + 5
 
@@ -158,7 +158,7 @@ def test_merge_takes_frame_paths(tmp_path):
     clean = scene(64)
     paths = [write_image(tmp_path / f"f{i}.png", np.clip(add_poisson_gaussian_noise(clean, 0, 0.03, seed=i), 0, 1),
                          bit_depth=16) for i in range(3)]
-    merged = merge_burst(paths, denoise_unmerged=False)
+    merged = merge_burst(paths)
     first = np.clip(add_poisson_gaussian_noise(clean, 0, 0.03, seed=0), 0, 1)
     assert psnr(merged, clean, crop=8) > psnr(first, clean, crop=8) + 3
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import rawpy
@@ -23,10 +22,9 @@ from brightroom.camera import (
 from brightroom.camera.raw import camera_to_srgb_matrix, gray_world_gains
 from brightroom.camera.tone import inverse_tone_curve, local_tone_map, tone_curve
 from brightroom.camera.unprocess import EXAMPLE_XYZ_TO_CAMERA
-from brightroom.color import linear_to_srgb, srgb_to_linear
+from brightroom.color import XYZ_TO_LINEAR_SRGB, linear_to_srgb, srgb_to_linear
 from brightroom.errors import BrightroomError
 from brightroom.io import write_dng, write_image
-from brightroom.color import XYZ_TO_LINEAR_SRGB
 
 PATTERNS = ["RGGB", "BGGR", "GRBG", "GBRG"]
 

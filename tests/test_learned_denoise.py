@@ -8,7 +8,8 @@ from brightroom.degrade import add_gaussian_noise, add_poisson_gaussian_noise, p
 from brightroom.errors import BrightroomError
 from brightroom.metrics import psnr, to_8bit_levels
 from brightroom.nn.inference import _tile_spans, denoise_tiled, run_padded
-from brightroom.nn.registry import load_shipped, read_metadata, shipped_weights_path
+from brightroom.nn.registry import read_metadata
+from brightroom.nn.zoo import get_model, load_model
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +21,11 @@ def photo() -> np.ndarray:
 
 @pytest.mark.parametrize("name, channels", [("denoise-color", 3), ("denoise-gray", 1)])
 def test_shipped_weights_load_with_their_recipe(name, channels):
-    model = load_shipped(name)
+    model = load_model(name)
     assert model.channels == channels and not model.training
-    metadata = read_metadata(shipped_weights_path(name))
+    metadata = read_metadata(get_model(name).weights)
     assert metadata["architecture"] == "NoiseLevelUNet" and int(metadata["steps"]) > 0
-    assert shipped_weights_path(name).stat().st_size < 5_000_000
+    assert get_model(name).weights.stat().st_size < 5_000_000
 
 
 @pytest.mark.parametrize("channels", [3, 1])
@@ -37,7 +38,7 @@ def test_learned_denoiser_beats_nlm_on_a_real_photo(photo, channels):
 
 
 def test_tiled_and_whole_image_agree_within_one_level(photo):
-    net = load_shipped("denoise-color")
+    net = load_model("denoise-color")
     noisy = add_gaussian_noise(np.tile(photo, (2, 2, 1)), 30, seed=1)  # 512 x 640
     whole = run_padded(net, noisy, 30 / 255)
     tiled = denoise_tiled(net, noisy, 30 / 255, tile=256, overlap=96, margin=32)
@@ -55,9 +56,9 @@ def test_signal_dependent_noise_with_a_sigma_map(photo):
     noisy = add_poisson_gaussian_noise(photo, shot=0.01, read=0.01, seed=3)
     sigma_map = poisson_gaussian_std(photo, 0.01, 0.01).mean(axis=2) * 255
     restored = denoise(noisy, method="brightroom", sigma=None)
-    from brightroom.tasks.denoise import denoise_learned
+    from brightroom.tasks import get_method
 
-    mapped = np.clip(denoise_learned(noisy, sigma_map), 0, 1)
+    mapped = np.clip(get_method("denoise", "brightroom").run(noisy, sigma_map), 0, 1)
     assert psnr(mapped, photo) > psnr(noisy, photo) + 6
     assert psnr(restored, photo) > psnr(noisy, photo) + 5
 
@@ -113,7 +114,7 @@ def test_padding_mirrors_the_bottom_and_right_edges(height, width, precision):
 
 def test_bad_tiling_is_refused():
     with pytest.raises(ValueError, match="bad tiling"):
-        denoise_tiled(load_shipped("denoise-color"), np.zeros((64, 64, 3), np.float32), 0.1, tile=100)
+        denoise_tiled(load_model("denoise-color"), np.zeros((64, 64, 3), np.float32), 0.1, tile=100)
 
 
 def test_the_noise_level_controls_how_much_is_removed(photo):
@@ -156,7 +157,9 @@ def test_self_ensemble_sizes():
     from brightroom.nn.inference import self_ensemble
 
     image = np.random.default_rng(0).random((5, 7, 2)).astype(np.float32)
-    column_ramp = lambda view: view + np.arange(view.shape[1], dtype=np.float32)[None, :, None]
+    def column_ramp(view):
+        return view + np.arange(view.shape[1], dtype=np.float32)[None, :, None]
+
     # orientation matters to this function, so the mean over 2 (identity and a vertical flip,
     # which keeps columns) still equals one pass, while 4 (with quarter turns) does not
     np.testing.assert_allclose(self_ensemble(column_ramp, image, 2), column_ramp(image), atol=1e-6)

@@ -8,10 +8,11 @@ from brightroom import upscale
 from brightroom.degrade import downsample_bicubic
 from brightroom.metrics import psnr, to_8bit_levels
 from brightroom.nn.inference import upscale_tiled
-from brightroom.nn.registry import has_shipped_weights, load_shipped, read_metadata, shipped_weights_path
+from brightroom.nn.registry import read_metadata
 from brightroom.nn.sr import MultiScaleSR
+from brightroom.nn.zoo import get_model, load_model
 
-needs_classic = pytest.mark.skipif(not has_shipped_weights("sr-classic"), reason="sr-classic weights not shipped")
+needs_classic = pytest.mark.skipif(not get_model("sr-classic").shipped, reason="sr-classic weights not shipped")
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +50,13 @@ def test_a_scale_without_a_tail_is_refused(tiny_net):
 @needs_classic
 @pytest.mark.parametrize("name", ["sr-classic", "sr-real"])
 def test_shipped_weights_load_with_their_recipe(name):
-    if not has_shipped_weights(name):
+    if not get_model(name).shipped:
         pytest.skip(f"{name} weights not shipped")
-    model = load_shipped(name)
+    model = load_model(name)
     assert isinstance(model, MultiScaleSR) and model.scales == (2, 3, 4) and not model.training
-    metadata = read_metadata(shipped_weights_path(name))
+    metadata = read_metadata(get_model(name).weights)
     assert int(metadata["steps"]) > 0 and metadata["name"] == name
-    assert shipped_weights_path(name).stat().st_size < 5_000_000
+    assert get_model(name).weights.stat().st_size < 5_000_000
 
 
 @needs_classic

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from brightroom.bench.catalog import data_root, image_files
+from brightroom.datasets import data_root, image_files
 from brightroom.degrade import add_gaussian_noise
 from brightroom.io import read_image
 from brightroom.metrics import estimate_noise_sigma, psnr, ssim, to_8bit_levels

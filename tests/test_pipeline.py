@@ -2,8 +2,8 @@ import numpy as np
 
 from brightroom.degrade import add_gaussian_noise
 from brightroom.io import Photo
-from brightroom.pipeline import Step, auto_recipe, best_denoise_method, enhance, run_recipe
 from brightroom.metrics import psnr
+from brightroom.pipeline import Step, auto_recipe, best_denoise_method, enhance, run_recipe
 from conftest import smooth_image
 
 

@@ -7,8 +7,9 @@ import torch
 from brightroom.nn import runtime
 from brightroom.nn.denoiser import NoiseLevelUNet
 from brightroom.nn.inference import run_padded, upscale_tiled
-from brightroom.nn.registry import load_shipped, load_weights, shipped_weights_path
+from brightroom.nn.registry import load_weights
 from brightroom.nn.sr import MultiScaleSR
+from brightroom.nn.zoo import get_model, load_model
 
 
 @pytest.fixture
@@ -56,16 +57,16 @@ def test_constants_get_one_export_each(fp32):
 @pytest.mark.parametrize("name, channels", [("denoise-color", 3), ("denoise-gray", 1)])
 def test_shipped_denoisers_agree_with_pytorch(fp32, name, channels):
     image = np.random.default_rng(1).random((75, 130, channels)).astype(np.float32)
-    exported = run_padded(load_shipped(name), image, 25 / 255)
-    eager = run_padded(load_weights(shipped_weights_path(name)), image, 25 / 255)
+    exported = run_padded(load_model(name), image, 25 / 255)
+    eager = run_padded(load_weights(get_model(name).weights), image, 25 / 255)
     assert np.abs(exported - eager).max() < 1e-4
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_shipped_upscaler_agrees_with_pytorch_up_to_the_borders(fp32, scale):
     image = np.random.default_rng(2).random((29, 41, 3)).astype(np.float32)
-    exported = upscale_tiled(load_shipped("sr-classic"), image, scale)
-    eager = upscale_tiled(load_weights(shipped_weights_path("sr-classic")), image, scale)
+    exported = upscale_tiled(load_model("sr-classic"), image, scale)
+    eager = upscale_tiled(load_weights(get_model("sr-classic").weights), image, scale)
     assert exported.shape == (29 * scale, 41 * scale, 3)
     assert np.abs(exported - eager).max() < 1e-4  # bicubic borders included
 

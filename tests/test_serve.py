@@ -89,7 +89,7 @@ def assert_error(response, status: int, *words: str) -> str:
 @pytest.fixture
 def blocked_recipes(monkeypatch):
     """Make every job wait at its first step until the test releases it."""
-    import brightroom.serve.jobs as jobs
+    import brightroom.pipeline as jobs
 
     gate = threading.Event()
     real = jobs.run_recipe
@@ -386,7 +386,7 @@ def test_the_reservation_is_checked_after_the_body_too(app):
 
 
 def test_a_crash_inside_a_job_is_a_500_without_details(client, monkeypatch):
-    import brightroom.serve.jobs as jobs
+    import brightroom.pipeline as jobs
 
     def broken(photo, steps, progress=None):
         raise RuntimeError("secret internal detail")

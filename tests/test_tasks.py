@@ -57,7 +57,7 @@ def test_denoise_bad_input_is_a_clear_error(image, sigma, message):
 
 
 def test_unknown_method_lists_the_known_ones():
-    with pytest.raises(BrightroomError, match="known: bm3d, brightroom, brightroom-ensemble, nlm"):
+    with pytest.raises(BrightroomError, match="known: bm3d, brightroom, brightroom-ensemble, brightroom-real, nlm"):
         denoise(np.zeros((16, 16, 3), np.float32), sigma=5, method="magic")
 
 

@@ -16,45 +16,35 @@ from .errors import BrightroomError
 EXIT_USER_ERROR = 2
 
 
-def _default_output(source: Path, tag: str) -> Path:
-    """``photo.jpg`` -> ``photo-enhanced.jpg``; RAW files become 16-bit TIFF."""
-    from .io.formats import default_output_suffix
-
-    return source.with_name(f"{source.stem}-{tag}{default_output_suffix(source)}")
-
-
 def _say(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _output(args, sources: list[Path], tag: str) -> Path:
+    """The output path: ``-o``, else named after the first input; checked before any work."""
+    from .pipeline import check_target, output_name
+
+    output = Path(args.output) if args.output else output_name(sources[0], tag)
+    check_target(output, sources, overwrite=args.overwrite)
+    return output
+
+
 def _process(args, tag: str, recipe) -> None:
-    """Read, run a recipe, write: the shape shared by denoise, upscale and enhance."""
-    from .io import read_image, write_image
-    from .pipeline import run_recipe
+    """Read, run a recipe, write: denoise, upscale and enhance, through the one per-photo path."""
+    from .pipeline import process_photo
 
     source = Path(args.input)
-    output = Path(args.output) if args.output else _default_output(source, tag)
-    _check_output_target(source, output, args.overwrite)
-    photo = read_image(source)
-    result = run_recipe(photo, recipe.steps(photo.pixels), progress=lambda text: _say(f"{text}..."))
-    print(write_image(output, result.pixels, like=photo, overwrite=args.overwrite))
-
-
-def _check_output_target(source: Path, output: Path, overwrite: bool) -> None:
-    """Refuse before any work is done, rather than after minutes of processing."""
-    from .io import WRITABLE_SUFFIXES
-
-    if output.suffix.lower() not in WRITABLE_SUFFIXES:
-        raise BrightroomError(f"cannot write '{output}': use one of {', '.join(WRITABLE_SUFFIXES)}.")
-    if output.exists() and source.exists() and output.resolve() == source.resolve():
-        raise BrightroomError(f"'{output}' is the input; Brightroom never overwrites an original.")
-    if output.exists() and not overwrite:
-        raise BrightroomError(f"'{output}' already exists; pass --overwrite to replace it.")
+    result = process_photo(source, _output(args, [source], tag), recipe, overwrite=args.overwrite,
+                           progress=lambda text: _say(f"{text}..."))
+    _say(result.message)
+    print(result.output)
 
 
 def cmd_info(args) -> None:
     from .io import probe_image, read_image
     from .metrics import estimate_noise_sigma
+    from .nn.zoo import find_model
+    from .tasks.denoise import REAL_METHOD, estimate_noise
 
     info = probe_image(args.image)
     kind = "gray" if info.channels == 1 else "RGB"
@@ -67,15 +57,27 @@ def cmd_info(args) -> None:
     ]
     for key, value in info.exif_summary.items():
         lines.append(f"{key + ':':<13}{value}")
-    sigma = estimate_noise_sigma(read_image(args.image).pixels)
-    lines.append(f"noise sigma: {sigma:.1f} (estimated, 0-255 scale)")
+    pixels = read_image(args.image).pixels
+    lines.append(f"noise sigma: {estimate_noise_sigma(pixels):.1f} (white-noise estimate, 0-255 scale)")
+    if find_model("denoise", REAL_METHOD).shipped and min(pixels.shape[:2]) >= 8:
+        noise = estimate_noise(pixels)
+        lines.append(f"noise:       {noise.describe()} (the real-photo model's estimate, 0-255 scale)")
     print("\n".join(lines))
+
+
+def _strength(args):
+    """A Strength from --strength, --luma-strength and --color-strength, or None when none is given."""
+    from .tasks.denoise import Strength
+
+    given = {"overall": args.strength, "luma": args.luma_strength, "color": args.color_strength}
+    given = {key: value for key, value in given.items() if value is not None}
+    return Strength(**given) if given else None
 
 
 def cmd_denoise(args) -> None:
     from .pipeline import Recipe
 
-    _process(args, "denoised", Recipe("denoise", sigma=args.sigma, method=args.method))
+    _process(args, "denoised", Recipe("denoise", sigma=args.sigma, method=args.method, strength=_strength(args)))
 
 
 def cmd_upscale(args) -> None:
@@ -91,15 +93,14 @@ def cmd_upscale(args) -> None:
 
 def _upscale_with_weights(args) -> None:
     """A user's own checkpoint of a public architecture, through spandrel."""
+    from .image import check_image
     from .io import read_image, write_image
     from .nn.foreign import load_foreign_upscaler, upscale_with_foreign
-    from .tasks.denoise import check_image
     from .tasks.super_resolve import check_scale
 
     scale = check_scale(args.scale)
     source = Path(args.input)
-    output = Path(args.output) if args.output else _default_output(source, f"x{scale}")
-    _check_output_target(source, output, args.overwrite)
+    output = _output(args, [source], f"x{scale}")
     model = load_foreign_upscaler(args.weights)
     photo = read_image(source)
     pixels = upscale_with_foreign(model, check_image(photo.pixels), scale)
@@ -109,7 +110,7 @@ def _upscale_with_weights(args) -> None:
 def cmd_enhance(args) -> None:
     from .pipeline import Recipe
 
-    _process(args, "enhanced", Recipe("auto", upscale=args.upscale))
+    _process(args, "enhanced", Recipe("auto", upscale=args.upscale, strength=_strength(args)))
 
 
 def _write_camera_result(args, output: Path, pixels) -> None:
@@ -121,18 +122,11 @@ def _write_camera_result(args, output: Path, pixels) -> None:
     print(write_image(output, pixels, bit_depth=depth, overwrite=args.overwrite))
 
 
-def _camera_output(args, sources: list[Path], tag: str) -> Path:
-    output = Path(args.output) if args.output else _default_output(sources[0], tag)
-    for source in sources:
-        _check_output_target(source, output, args.overwrite)
-    return output
-
-
 def cmd_develop(args) -> None:
     from .camera import develop_raw
 
     source = Path(args.input)
-    output = _camera_output(args, [source], "developed")
+    output = _output(args, [source], "developed")
     pixels = develop_raw(source, demosaic=args.demosaic, white_balance=_white_balance(args.white_balance),
                          exposure=args.exposure, tone_curve_strength=args.tone_curve, local_tone=args.local_tone)
     _write_camera_result(args, output, pixels)
@@ -150,14 +144,16 @@ def _white_balance(text: str):
 def cmd_burst(args) -> None:
     from .camera import merge_burst, merge_raw_burst
     from .io.formats import RAW_SUFFIXES
+    from .pipeline import burst_denoiser
 
     sources = [Path(frame) for frame in args.frames]
-    output = _camera_output(args, sources, "merged")
+    output = _output(args, sources, "merged")
     if all(source.suffix.lower() in RAW_SUFFIXES for source in sources):
         pixels = merge_raw_burst(sources, reference=args.reference, robustness=args.robustness)
     else:
+        denoiser = None if args.no_unmerged_denoise else burst_denoiser(3)
         pixels = merge_burst(sources, reference=args.reference, noise_sigma=args.noise_sigma,
-                             robustness=args.robustness, denoise_unmerged=not args.no_unmerged_denoise)
+                             robustness=args.robustness, denoiser=denoiser)
     _write_camera_result(args, output, pixels)
 
 
@@ -165,7 +161,7 @@ def cmd_hdr(args) -> None:
     from .camera import fuse_exposures, merge_hdr
 
     sources = [Path(frame) for frame in args.frames]
-    output = _camera_output(args, sources, "hdr")
+    output = _output(args, sources, "hdr")
     if args.times:
         times = _parse_list(args.times, float, "times")
         pixels = merge_hdr(sources, times, tone_mapping=args.tone_mapping, response=args.response, align=args.align)
@@ -183,12 +179,15 @@ def cmd_methods(args) -> None:
 
 
 def cmd_models(args) -> None:
-    from .nn.registry import shipped_models
+    from .nn.zoo import describe_models
 
-    for model in shipped_models():
+    for model in describe_models():
+        if model["shipped"] != "True":
+            print(f"{model['name']:<14} {model['task']:<8} {model['method']:<16} not shipped in this installation")
+            continue
         trained = f"{model.get('steps', '?')} steps, {int(model.get('train_seconds', 0)) / 3600:.1f} h"
-        print(f"{model['name']:<14} {model['architecture']:<15} {int(model['parameters']):>9,} parameters  "
-              f"{model['megabytes']:>4} MB  {trained}  card: {model['card']}")
+        print(f"{model['name']:<14} {model['task']:<8} {model['method']:<16} {model['architecture']:<18} "
+              f"{int(model['parameters']):>9,} parameters  {model['megabytes']:>4} MB  {trained}  card: {model['card']}")
 
 
 def _parse_list(text: str, kind, what: str) -> list:
@@ -297,6 +296,8 @@ def cmd_demo(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .nn.zoo import upscale_kinds
+
     parser = argparse.ArgumentParser(
         prog="brightroom",
         description="Brightroom: clean and sharpen photos on an ordinary CPU.",
@@ -313,18 +314,27 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("-o", "--output", help="where to write the result (default: next to the input)")
         command.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
+    def add_strength(command: argparse.ArgumentParser) -> None:
+        group = command.add_argument_group("strength of the real-photo model (0 = untouched, 1 = its own estimate, "
+                                           "up to 4 = stronger)")
+        group.add_argument("--strength", help="overall strength (default 1)")
+        group.add_argument("--luma-strength", help="luminance noise, times the overall strength (default 1)")
+        group.add_argument("--color-strength", help="colour noise, times the overall strength (default 1)")
+
     info = add("info", cmd_info, "describe an image: size, mode, bit depth, EXIF, estimated noise")
     info.add_argument("image")
 
     den = add("denoise", cmd_denoise, "remove noise from a photo")
     add_io(den)
     den.add_argument("--sigma", default="auto", help="noise level on the 0-255 scale, or 'auto' (default)")
-    den.add_argument("--method", default=None, help="denoising method (default: the best shipped; see 'brightroom methods')")
+    den.add_argument("--method", default=None, help="denoising method (default: the real-photo model for 'auto', "
+                                                    "the AWGN model for a given sigma; see 'brightroom methods')")
+    add_strength(den)
 
     up = add("upscale", cmd_upscale, "enlarge a photo 2, 3 or 4 times")
     add_io(up)
     up.add_argument("--scale", required=True, help="2, 3 or 4")
-    up.add_argument("--model", default="classic", choices=["classic", "real"],
+    up.add_argument("--model", default="classic", choices=sorted(upscale_kinds()),
                     help="learned model: 'classic' for clean images, 'real' for real low-quality photos")
     up.add_argument("--method", default=None,
                     help="any super-resolution method instead (e.g. bicubic, lanczos; see 'brightroom methods')")
@@ -334,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     enh = add("enhance", cmd_enhance, "the automatic recipe: estimate the noise and remove it, optionally upscale")
     add_io(enh)
     enh.add_argument("--upscale", default=None, help="also enlarge 2, 3 or 4 times")
+    add_strength(enh)
 
     develop = add("develop", cmd_develop, "develop a RAW/DNG file with Brightroom's own camera pipeline")
     develop.add_argument("input", help="the RAW or DNG file")
@@ -353,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     burst.add_argument("--noise-sigma", type=float, help="noise level (0-255); default: measured from the burst")
     burst.add_argument("--robustness", type=float, default=1.0, help="motion rejection: higher rejects more")
     burst.add_argument("--no-unmerged-denoise", action="store_true",
-                       help="leave regions where motion kept other frames out without single-image denoising")
+                       help="no learned denoising after the merge (the merge's own Wiener shrinkage instead)")
 
     hdr = add("hdr", cmd_hdr, "merge bracketed exposures: exposure fusion, or a radiance merge with --times")
     hdr.add_argument("frames", nargs="+", help="two or more bracketed exposures of the same size")

@@ -3,15 +3,15 @@ public-domain astronaut portrait, enhanced by the main job."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .degrade import add_poisson_gaussian_noise
-from .io import Photo, read_image, write_image
+from .io import Photo, write_image
 from .metrics import psnr
-from .pipeline import auto_recipe, run_recipe
+from .pipeline import Recipe, process_photo
 
 # Sensor-like noise: about sigma 12 at mid-gray, stronger in highlights than in shadows.
 DEMO_SHOT, DEMO_READ = 0.004, 0.01
@@ -32,10 +32,12 @@ def run_demo(output_dir: str | Path, say: Callable[[str], None] = print) -> Path
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     noisy_path, clean = make_noisy_sample(folder)
-    photo: Photo = read_image(noisy_path)
-    steps = auto_recipe(photo.pixels)
-    say(f"input:  {noisy_path} ({photo.pixels.shape[1]}x{photo.pixels.shape[0]}, PSNR {psnr(photo.pixels, clean):.2f} dB)")
-    result = run_recipe(photo, steps, progress=lambda text: say(f"step:   {text}"))
-    output = write_image(folder / "astronaut-enhanced.png", result.pixels, like=photo, overwrite=True)
-    say(f"output: {output} (PSNR {psnr(result.pixels, clean):.2f} dB against the clean original)")
-    return output
+
+    def on_read(photo: Photo) -> None:
+        say(f"input:  {noisy_path} ({photo.pixels.shape[1]}x{photo.pixels.shape[0]}, "
+            f"PSNR {psnr(photo.pixels, clean):.2f} dB)")
+
+    done = process_photo(noisy_path, folder / "astronaut-enhanced.png", Recipe("auto"), overwrite=True,
+                         on_read=on_read, progress=lambda text: say(f"step:   {text}"))
+    say(f"output: {done.output} (PSNR {psnr(done.result.pixels, clean):.2f} dB against the clean original)")
+    return done.output

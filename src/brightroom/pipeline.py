@@ -11,24 +11,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from pathlib import Path
 
 import numpy as np
 
 from .errors import BrightroomError
 from .io import Photo
 from .metrics import estimate_noise_sigma
-from .tasks import get_method
-from .tasks.denoise import check_image, check_sigma, denoise, is_auto, resolve_sigma
-from .tasks.super_resolve import SCALES, check_scale, upscale
+from .nn.zoo import find_model, upscale_kinds
 from .resize import imresize
+from .tasks import get_method
+from .tasks.denoise import (
+    MAX_SIGMA,
+    REAL_METHOD,
+    Strength,
+    check_image,
+    check_sigma,
+    denoise,
+    estimate_noise,
+    is_auto,
+    resolve_sigma,
+)
+from .tasks.super_resolve import SCALES, check_scale, upscale
 
-# Below this estimated sigma (0-255 scale) an image is treated as clean.
+# Below this estimated sigma (0-255 scale) an image is treated as clean (the AWGN estimator).
 NOISE_THRESHOLD = 1.0
-
-# Upscaling models: name -> (shipped weights, registered sr method).
-UPSCALE_MODELS = {"classic": ("sr-classic", "brightroom"), "real": ("sr-real", "brightroom-real")}
+# Below these luminance and colour levels (0-255 scale) the real-photo model's own estimate
+# counts as clean: its reading of clean photos stays under them (measured in its card).
+CLEAN_LEVEL = 2.0
 
 
 @dataclass(frozen=True)
@@ -40,20 +52,25 @@ class Step:
     options: dict = field(default_factory=dict)
 
     def describe(self) -> str:
-        options = ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in self.options.items())
+        def shown(key: str, value) -> str:
+            if hasattr(value, "describe"):
+                return f"{key}: {value.describe()}"
+            return f"{key}={value:.1f}" if isinstance(value, float) else f"{key}={value}"
+
+        options = ", ".join(shown(k, v) for k, v in self.options.items() if v is not None)
         return f"{self.task} ({self.method}{', ' + options if options else ''})"
 
 
-def best_denoise_method(channels: int = 3) -> str:
-    """The learned denoiser where its weights are shipped, else BM3D.
+def best_denoise_method(channels: int = 3, *, blind: bool = False) -> str:
+    """The learned denoiser where its weights are shipped, else BM3D; ``blind`` asks for the
+    real-photo model (which estimates the noise itself) where it is shipped.
 
     >>> best_denoise_method() in ("brightroom", "bm3d")
     True
     """
-    from .nn.registry import has_shipped_weights
-    from .tasks.denoise import learned_denoiser_name
-
-    return "brightroom" if has_shipped_weights(learned_denoiser_name(channels)) else "bm3d"
+    if blind and find_model("denoise", REAL_METHOD).shipped:
+        return REAL_METHOD
+    return "brightroom" if find_model("denoise", "brightroom", channels).shipped else "bm3d"
 
 
 def best_upscale_method(model: str = "real") -> str:
@@ -62,22 +79,44 @@ def best_upscale_method(model: str = "real") -> str:
     >>> best_upscale_method("classic") in ("brightroom", "bicubic")
     True
     """
-    from .nn.registry import has_shipped_weights
-
-    if model not in UPSCALE_MODELS:
-        raise BrightroomError(f"--model must be {' or '.join(UPSCALE_MODELS)}, not '{model}'.")
-    weights, method = UPSCALE_MODELS[model]
-    return method if has_shipped_weights(weights) else "bicubic"
+    kinds = upscale_kinds()
+    if model not in kinds:
+        raise BrightroomError(f"--model must be {' or '.join(kinds)}, not '{model}'.")
+    return kinds[model].method if kinds[model].shipped else "bicubic"
 
 
-def auto_recipe(pixels: np.ndarray, *, upscale: int | None = None) -> list[Step]:
+def denoise_step(pixels: np.ndarray, strength: Strength | None = None) -> Step | None:
+    """The automatic denoising step for these pixels, or None when they are clean: the real-photo
+    model with its own estimate (made here, once) where it is shipped, else the AWGN model with
+    a blind sigma."""
+    method = best_denoise_method(pixels.shape[2], blind=True)
+    if get_method("denoise", method).blind:
+        noise = estimate_noise(pixels, method)
+        if max(noise.luma, noise.color) < CLEAN_LEVEL:
+            return None
+        return Step("denoise", method, {"noise": noise, "strength": strength})
+    sigma = estimate_noise_sigma(pixels)
+    return Step("denoise", method, {"sigma": round(sigma, 2)}) if sigma >= NOISE_THRESHOLD else None
+
+
+def burst_denoiser(channels: int = 3) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """The single-image denoiser a burst merge hands its result to, with the noise left per pixel
+    (0-255 scale): the learned AWGN model where shipped, else None (the merge's own shrinkage).
+
+    >>> burst_denoiser() is None or callable(burst_denoiser())
+    True
+    """
+    method = best_denoise_method(channels)
+    if method != "brightroom":
+        return None
+    return lambda image, sigma: denoise(image, np.minimum(sigma, MAX_SIGMA), method=method)
+
+
+def auto_recipe(pixels: np.ndarray, *, upscale: int | None = None, strength: Strength | None = None) -> list[Step]:
     """Denoise with the best method if the image is noisy, then upscale if asked (with the
     real-photo model where it is shipped, since a noisy photo's degradations are not bicubic)."""
     pixels = check_image(pixels)
-    steps = []
-    sigma = estimate_noise_sigma(pixels)
-    if sigma >= NOISE_THRESHOLD:
-        steps.append(Step("denoise", best_denoise_method(pixels.shape[2]), {"sigma": round(sigma, 2)}))
+    steps = [step] if (step := denoise_step(pixels, strength)) else []
     if upscale:
         steps.append(Step("sr", best_upscale_method("real"), {"scale": check_scale(upscale)}))
     return steps
@@ -91,7 +130,9 @@ def run_recipe(photo: Photo, steps: list[Step], progress: Callable[[str], None] 
         if progress:
             progress(step.describe())
         if step.task == "denoise":
-            pixels = denoise(pixels, sigma=step.options.get("sigma"), method=step.method)
+            noise = step.options.get("noise")
+            sigma = np.minimum(noise.levels * 255, MAX_SIGMA) if noise is not None else step.options.get("sigma")
+            pixels = denoise(pixels, sigma=sigma, method=step.method, strength=step.options.get("strength"))
         elif step.task == "sr":
             scale = check_scale(step.options.get("scale"))
             pixels = upscale(pixels, scale, method=step.method)
@@ -127,7 +168,8 @@ class Recipe:
     0-255 scale, None to estimate it) or 'off'. ``method`` picks the denoising
     method (default: the best shipped one). ``upscale`` is None, 2, 3 or 4, with
     ``upscale_method`` (default: the pipeline's choice, as in ``auto_recipe``).
-    Every option is checked on construction; a bad one is a BrightroomError.
+    ``strength`` (a :class:`~brightroom.tasks.denoise.Strength`) tunes the blind real-photo
+    model. Every option is checked on construction; a bad one is a BrightroomError.
 
     >>> Recipe("denoise", sigma=15, method="nlm").describe()
     'denoise (nlm, sigma 15)'
@@ -142,6 +184,7 @@ class Recipe:
     method: str | None = None
     upscale: int | None = None
     upscale_method: str | None = None
+    strength: Strength | None = None
 
     def __post_init__(self) -> None:
         if self.enhance not in ENHANCE_MODES:
@@ -159,23 +202,46 @@ class Recipe:
             if self.enhance == "off":
                 raise BrightroomError("a denoising method applies only when enhance is 'auto' or 'denoise'.")
             get_method("denoise", self.method)
+        if self.strength is not None:
+            if self.enhance == "off":
+                raise BrightroomError("a denoising strength applies only when enhance is 'auto' or 'denoise'.")
+            if not get_method("denoise", self._denoise_method(3)).blind:
+                raise BrightroomError(f"strength applies to the blind method '{REAL_METHOD}', "
+                                      f"not '{self._denoise_method(3)}'.")
         if self.upscale is not None:
             object.__setattr__(self, "upscale", check_scale(self.upscale))
         if self.upscale_method is not None:
             get_method("sr", self.upscale_method)
 
+    def _denoise_method(self, channels: int) -> str:
+        # a given sigma goes to the AWGN model; 'auto' to the real-photo model where it is shipped
+        return self.method or best_denoise_method(channels, blind=self.sigma is None)
+
     def steps(self, pixels: np.ndarray) -> list[Step]:
-        """The pipeline steps for one photo's pixels (the noise level is estimated here)."""
-        # the pipeline's own choices (the noise estimate, the best methods), overridden below where asked
-        automatic = auto_recipe(pixels, upscale=self.upscale) if self.enhance == "auto" or self.upscale else []
+        """The pipeline steps for one photo's pixels; the noise is estimated here, once, and only
+        when a step needs it."""
+        pixels = check_image(pixels)
+        steps = []
+        method = self._denoise_method(pixels.shape[2])
+        blind = get_method("denoise", method).blind
         if self.enhance == "auto":
-            steps = automatic
-        else:
-            steps = [step for step in automatic if step.task == "sr"]
-            if self.enhance == "denoise":
-                method = self.method or best_denoise_method(pixels.shape[2] if pixels.ndim == 3 else 1)
-                steps.insert(0, Step("denoise", method, {"sigma": round(resolve_sigma(pixels, self.sigma), 2)}))
-        return [_with_method(step, self.method, self.upscale_method) for step in steps]
+            if blind:
+                step = denoise_step(pixels, self.strength)
+            else:
+                sigma = estimate_noise_sigma(pixels)
+                step = Step("denoise", method, {"sigma": round(sigma, 2)}) if sigma >= NOISE_THRESHOLD else None
+            steps += [replace(step, method=method)] if step else []
+        elif self.enhance == "denoise":
+            if blind and self.sigma is None:
+                options = {"noise": estimate_noise(pixels, method), "strength": self.strength}
+            elif blind:
+                options = {"sigma": self.sigma, "strength": self.strength}
+            else:
+                options = {"sigma": round(resolve_sigma(pixels, self.sigma), 2)}
+            steps.append(Step("denoise", method, options))
+        if self.upscale:
+            steps.append(Step("sr", self.upscale_method or best_upscale_method("real"), {"scale": self.upscale}))
+        return steps
 
     def describe(self) -> str:
         """A short human description, e.g. 'auto enhance, upscale x2'."""
@@ -219,14 +285,89 @@ def default_methods() -> dict[str, str]:
     >>> sorted(default_methods())
     ['denoise', 'sr']
     """
-    flat = np.full((8, 8, 3), 0.5, np.float32)  # clean, so auto_recipe names only its upscaler
-    upscaler = auto_recipe(flat, upscale=2)[-1].method
-    return {"denoise": best_denoise_method(3), "sr": upscaler}
+    return {"denoise": best_denoise_method(3, blind=True), "sr": best_upscale_method("real")}
 
 
-def _with_method(step: Step, denoise_method: str | None, upscale_method: str | None) -> Step:
-    if step.task == "denoise" and denoise_method:
-        return replace(step, method=denoise_method)
-    if step.task == "sr" and upscale_method:
-        return replace(step, method=upscale_method)
-    return step
+# -- one photo, file to file -----------------------------------------------------------------------
+
+def output_name(source: str | Path, tag: str, *, folder: str | Path | None = None, suffix: str | None = None) -> Path:
+    """Where a result of ``source`` goes by default: ``photo.jpg`` -> ``photo-TAG.jpg`` beside it
+    (or in ``folder``; an empty ``tag`` keeps the name); RAW files become 16-bit TIFF.
+
+    >>> str(output_name("shots/photo.jpg", "enhanced")), str(output_name("a/IMG_1.CR2", "", folder="out"))
+    ('shots/photo-enhanced.jpg', 'out/IMG_1.tif')
+    """
+    from .io.formats import default_output_suffix
+
+    source = Path(source)
+    name = f"{source.stem}-{tag}" if tag else source.stem
+    return Path(folder if folder is not None else source.parent) / f"{name}{suffix or default_output_suffix(source)}"
+
+
+@dataclass
+class PhotoResult:
+    """What :func:`process_photo` did: the steps run (empty: the photo was left as it was),
+    the result written (``output``) and a sentence for people (``message``)."""
+
+    source: Path
+    output: Path
+    steps: list[Step]
+    photo: Photo
+    result: Photo
+    message: str
+
+
+def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, overwrite: bool = False,
+                  max_pixels: int | None = None, on_read: Callable[[Photo], None] | None = None,
+                  progress: Callable[[str], None] | None = None) -> PhotoResult:
+    """The per-photo path every entry point takes (CLI, batch, server, demo): read, choose the
+    steps (the noise estimated once, only when a step needs it), run them, write the result with
+    its metadata and its (resized) alpha. The output is checked before any work; the input is
+    never overwritten. When the recipe finds nothing to do and the output has the input's
+    format, the file is copied as it was rather than re-encoded.
+
+    >>> import tempfile, pathlib
+    >>> from brightroom.io import write_image
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> source = write_image(folder / "flat.png", np.full((16, 16, 3), 0.5, np.float32))
+    >>> process_photo(source, folder / "big.png", Recipe("off", upscale=2)).result.pixels.shape
+    (32, 32, 3)
+    """
+    from .io import read_image, write_image
+    from .io.files import atomic_write
+    from .io.formats import output_format
+
+    source, output = Path(source), Path(output)
+    check_target(output, [source], overwrite=overwrite)
+    photo = read_image(source, max_pixels=max_pixels)
+    if on_read:
+        on_read(photo)
+    steps = recipe.steps(photo.pixels)
+    same_format = output_format(output).name == photo.format
+    nothing = "already clean: nothing to do" if recipe.enhance != "off" else "nothing to do"
+    if not steps and same_format:
+        atomic_write(output, source.read_bytes())
+        return PhotoResult(source, output, steps, photo, photo, f"{nothing}; copied unchanged.")
+    result = run_recipe(photo, steps, progress)
+    write_image(output, result.pixels, alpha=result.alpha, like=photo, overwrite=overwrite)
+    done = "; ".join(step.describe() for step in steps) or f"{nothing}; converted to {output_format(output).label}."
+    return PhotoResult(source, output, steps, photo, result, done)
+
+
+def check_target(output: Path, sources: list[Path], *, overwrite: bool) -> None:
+    """Refuse an output before any work rather than after minutes of processing: a format
+    Brightroom writes, not one of the inputs, not an existing file unless ``overwrite``.
+
+    >>> check_target(Path("out.txt"), [], overwrite=False)
+    Traceback (most recent call last):
+    ...
+    brightroom.errors.BrightroomError: cannot write 'out.txt': unknown output format ('.txt'); use one of .png, .jpg, .jpeg, .jpe, .jfif, .tif, .tiff, .webp, .heic, .heif, .hif.
+    """
+    from .io.files import check_output_path
+    from .io.formats import output_format
+
+    output_format(output)
+    for source in sources:
+        if output.exists() and source.exists() and output.resolve() == source.resolve():
+            raise BrightroomError(f"'{output}' is the input; Brightroom never overwrites an original.")
+    check_output_path(output, overwrite=overwrite)

@@ -1,8 +1,7 @@
 """Batch processing: one recipe over a folder of photos, resumable, failures collected.
 
-Each photo goes through the same public functions as the CLI (read_image,
-Recipe.steps, run_recipe, write_image); this module only plans, dispatches and
-counts. The 'local' engine uses a process pool, the 'ray' engine a Ray Data job.
+Each photo goes through the same per-photo path as the CLI (``pipeline.process_photo``);
+this module only plans, dispatches and counts. The 'local' engine uses a process pool, the 'ray' engine a Ray Data job.
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BrightroomError
-from ..io import READABLE_SUFFIXES, WRITABLE_SUFFIXES, read_image, write_image
-from ..io.formats import default_output_suffix
-from ..pipeline import Recipe, parse_recipe, run_recipe
+from ..io import READABLE_SUFFIXES, WRITABLE_SUFFIXES, read_image
+from ..pipeline import Recipe, output_name, parse_recipe, process_photo
 
 ENGINES = ("local", "ray")
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -184,8 +182,7 @@ def plan_batch(in_dir: str | Path, out_dir: str | Path, suffix: str | None = Non
         if source.suffix.lower() not in READABLE_SUFFIXES:
             ignored.append(source)
             continue
-        relative = source.relative_to(source_root)
-        output = output_root / relative.with_suffix(suffix or default_output_suffix(source))
+        output = output_name(source, "", folder=output_root / source.parent.relative_to(source_root), suffix=suffix)
         key = str(output).lower()
         if key in claimed:
             raise BrightroomError(
@@ -211,12 +208,10 @@ def process_file(source: str, output: str, recipe: Recipe, max_pixels: int | Non
     try:
         if is_valid_output(output_path):
             return row(SKIPPED)
-        photo = read_image(source_path, max_pixels=max_pixels)
-        result = run_recipe(photo, recipe.steps(photo.pixels))
         output_path.parent.mkdir(parents=True, exist_ok=True)
         # A file left under the output name did not decode (is_valid_output): replacing it is safe.
-        write_image(output_path, result.pixels, like=photo, overwrite=output_path.exists())
-        return row(DONE)
+        result = process_photo(source_path, output_path, recipe, overwrite=output_path.exists(), max_pixels=max_pixels)
+        return row(DONE, result.message)
     except BrightroomError as error:
         return row(FAILED, str(error))
     except MemoryError:

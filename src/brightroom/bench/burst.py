@@ -32,11 +32,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ..datasets import dataset_name, image_files, resolve_dataset
 from ..degrade import add_poisson_gaussian_noise, poisson_gaussian_std
 from ..errors import BrightroomError
 from ..io import read_image
 from ..metrics import psnr, ssim, to_8bit_levels
-from .catalog import dataset_name, image_files, resolve_dataset
 
 SHOT_NOISE = 0.01
 READ_NOISE = 0.02
@@ -99,7 +99,7 @@ def run_burst_benchmark(
     output), and with motion also psnr_moving.
     """
     from ..camera.merge import align_burst, merge_burst
-    from ..pipeline import best_denoise_method
+    from ..pipeline import best_denoise_method, burst_denoiser
     from ..tasks.denoise import denoise
 
     frame_counts = [_check_frames(n) for n in frame_counts]
@@ -116,7 +116,7 @@ def run_burst_benchmark(
         if method == "average":
             return np.mean(align_burst(burst), axis=0)
         if method == "merge":
-            return merge_burst(burst, noise_model=(SHOT_NOISE, READ_NOISE))
+            return merge_burst(burst, noise_model=(SHOT_NOISE, READ_NOISE), denoiser=burst_denoiser(3))
         return denoise(burst[0], sigma=sigma, method=denoiser)
 
     sets = [(dataset_name(d), image_files(resolve_dataset(d), limit)) for d in datasets]

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import time
 import zlib
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from tqdm import tqdm
 
+from ..datasets import dataset_name, image_files, resolve_dataset
 from ..degrade import add_gaussian_noise, downsample_bicubic
 from ..errors import BrightroomError
 from ..io import read_image
 from ..metrics import psnr, ssim, to_8bit_levels
 from ..tasks import get_method
 from ..tasks.super_resolve import check_scale
-from .catalog import dataset_name, image_files, resolve_dataset
 
 TASK_SETTINGS = {"denoise": "sigma", "sr": "scale"}
 

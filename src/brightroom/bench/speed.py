@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 
+from ..datasets import image_files, resolve_dataset
 from ..degrade import add_gaussian_noise
 from ..io import read_image
-from .catalog import image_files, resolve_dataset
 
 SPEED_TASKS = ("denoise", "sr", "burst")
 
@@ -57,11 +57,12 @@ def _measure(task: str, method: str, megapixels: float, setting: float, frames: 
         output = upscale(photo, int(setting), method=method)
     else:
         from ..camera import merge_burst
+        from ..pipeline import burst_denoiser
 
         scene = synthetic_photo(megapixels, source)
         burst = [np.roll(add_gaussian_noise(scene, setting, seed=rng), (i % 3, i // 3), axis=(0, 1)) for i in range(frames)]
         started = time.perf_counter()
-        output = merge_burst(burst)
+        output = merge_burst(burst, denoiser=burst_denoiser(3))
     seconds = time.perf_counter() - started
     out_megapixels = output.shape[0] * output.shape[1] / 1e6
     return {

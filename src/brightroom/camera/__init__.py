@@ -20,13 +20,14 @@ sRGB-encoded; Bayer mosaics float32 H x W, linear) or on file paths:
 True
 """
 
+from ..io.raw import CFA_PATTERNS, RawImage, read_raw
 from .align import estimate_flow, warp
-from .bayer import CFA_PATTERNS, mosaic_image
+from .bayer import mosaic_image
 from .demosaic import DEMOSAIC_METHODS, demosaic
 from .hdr import fuse_exposures, merge_hdr, merge_radiance
 from .merge import align_burst, merge_bayer, merge_burst, merge_raw_burst
 from .noise import estimate_noise_model
-from .raw import RawImage, develop, develop_raw, read_raw
+from .raw import develop, develop_raw
 from .unprocess import unprocess, unprocess_to_dng, write_raw_dng
 
 __all__ = [

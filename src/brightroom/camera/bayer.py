@@ -10,50 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BrightroomError
-
-CFA_PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
-_CHANNEL = {"R": 0, "G": 1, "B": 2}
-
-
-def check_pattern(pattern: str) -> str:
-    """The pattern in upper case, or a clear error.
-
-    >>> check_pattern("rggb")
-    'RGGB'
-    """
-    name = str(pattern).upper()
-    if name not in CFA_PATTERNS:
-        raise BrightroomError(f"unknown CFA pattern {pattern!r} (known: {', '.join(CFA_PATTERNS)}).")
-    return name
-
-
-def check_mosaic(mosaic: np.ndarray) -> np.ndarray:
-    """A Bayer mosaic as float32 H x W (at least 4 x 4, finite), or a clear error.
-
-    >>> check_mosaic(np.zeros((4, 6), np.uint16)).dtype
-    dtype('float32')
-    """
-    array = np.asarray(mosaic)
-    if array.ndim != 2:
-        raise BrightroomError(f"a Bayer mosaic must be a 2-D H x W array, not shape {array.shape}.")
-    if min(array.shape) < 4:
-        raise BrightroomError(f"the mosaic is {array.shape[1]}x{array.shape[0]} pixels; at least 4x4 is needed.")
-    if array.dtype.kind not in "uif":
-        raise BrightroomError(f"a Bayer mosaic must hold numbers, not {array.dtype}.")
-    array = array.astype(np.float32, copy=False)
-    if not np.isfinite(array).all():
-        raise BrightroomError("the mosaic contains NaN or infinite values.")
-    return array
-
-
-def channel_map(pattern: str) -> np.ndarray:
-    """The 2 x 2 channel indices (0 = R, 1 = G, 2 = B) of a pattern.
-
-    >>> channel_map("GRBG").tolist()
-    [[1, 0], [2, 1]]
-    """
-    letters = check_pattern(pattern)
-    return np.array([_CHANNEL[c] for c in letters]).reshape(2, 2)
+from ..io.raw import channel_map, check_pattern
 
 
 def red_offset(pattern: str) -> tuple[int, int]:

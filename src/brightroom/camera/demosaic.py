@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from ..errors import BrightroomError
-from .bayer import check_mosaic, check_pattern, red_offset
+from ..io.raw import check_mosaic, check_pattern
+from .bayer import red_offset
 
 DEMOSAIC_METHODS = ("bilinear", "mhc")
 

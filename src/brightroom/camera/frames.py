@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BrightroomError
+from ..image import check_image
 from ..io import read_image
-from ..tasks.denoise import check_image
 
 MIN_SIDE = 32  # smaller frames hold too few tiles to align
 

@@ -18,12 +18,12 @@ differs by much more (motion, misalignment, occlusion), frequency by frequency;
 and a frame's whole tile is rejected when most of its frequencies differ (a
 moving object rather than a slight misalignment), so moving objects do not
 ghost. The noise each merged coefficient still holds is known from the weights.
-Where Brightroom's learned denoiser is shipped, the whole merged RGB image goes
-through it with that per-pixel noise map (1/N of a frame's variance where all N
-frames merged, all of it where motion kept only the reference): on Kodak24 this
-beats HDR+'s tile Wiener shrinkage by about 2-3 dB with 4 frames and 2 dB with 8.
-Otherwise a Wiener shrinkage against it (HDR+'s spatial denoising) removes it, and
-regions where motion left too few frames go to the best single-image denoiser.
+Given a single-image denoiser (a callable: the recipe layer hands Brightroom's learned
+one), the whole merged RGB image goes through it with that per-pixel noise map (1/N of
+a frame's variance where all N frames merged, all of it where motion kept only the
+reference): on Kodak24 this beats HDR+'s tile Wiener shrinkage by about 2-3 dB with 4
+frames and 2 dB with 8. Otherwise a Wiener shrinkage against it (HDR+'s spatial
+denoising) removes it.
 
 Noise follows the sensor model of ``brightroom.degrade`` (variance = shot * x +
 read**2); it is given, or measured from the burst itself (``noise.py``).
@@ -32,7 +32,7 @@ read**2); it is given, or measured from the burst itself (``noise.py``).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,8 +42,9 @@ import scipy.fft
 from scipy import ndimage
 
 from ..errors import BrightroomError
+from ..io.raw import check_mosaic, check_pattern
 from .align import TILE_SIZE, estimate_flow, gray_proxy, warp
-from .bayer import check_mosaic, check_pattern, even_crop, join_planes, split_planes
+from .bayer import even_crop, join_planes, split_planes
 from .frames import check_reference, check_same_size, load_frames
 from .noise import estimate_noise_model, noise_model_from_sigma
 
@@ -57,15 +58,8 @@ TILE_DIFFERENCE = 1.5
 TILE_REJECTION = (0.3, 0.6)
 # Strength of the spatial Wiener shrinkage after the merge (1 = the plain Wiener filter, 0 = off).
 DEFAULT_SPATIAL_DENOISE = 1.0
-# A tile of an N-frame burst counts as poorly merged when it keeps more than
-# UNMERGED_FRAMES / N of one frame's noise variance, and at least UNMERGED_FLOOR of it
-# (in long bursts a lower bar would send well-merged tiles too); those regions go to
-# the single-image denoiser.
-UNMERGED_FRAMES = 1.6
-UNMERGED_FLOOR = 0.3
 _NOISE_FRAMES = 3  # frames used to measure the noise when it is not given
 _TILES_PER_BAND = 12_000  # tiles merged at once, which bounds memory on large frames
-_REGION_MARGIN = 24  # context around a poorly merged region given to the denoiser
 
 
 def merge_burst(
@@ -76,7 +70,7 @@ def merge_burst(
     reference: int = 0,
     robustness: float = DEFAULT_ROBUSTNESS,
     spatial_denoise: float = DEFAULT_SPATIAL_DENOISE,
-    denoise_unmerged: bool = True,
+    denoiser: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Merge a handheld burst of RGB (or gray) frames into one clean image, float32 H x W x C in [0, 1].
 
@@ -86,9 +80,8 @@ def merge_burst(
     when neither is given, measured from the burst. ``reference`` is the frame
     the result is aligned to. ``robustness`` trades denoising for rejection of
     motion; ``spatial_denoise`` (0 turns it off) scales the shrinkage after the
-    merge; ``denoise_unmerged`` (on by default) runs the learned single-image
-    denoiser over the merge with the noise left per pixel, or, where it is not
-    shipped, sends regions where motion left too few frames to the best one.
+    merge; ``denoiser(image, sigma_map)`` (sigma on the 0-255 scale), where given,
+    replaces that shrinkage: it runs over the merge told the noise left per pixel.
 
     >>> from brightroom.degrade import add_gaussian_noise
     >>> y, x = np.mgrid[0:64, 0:64]
@@ -102,18 +95,13 @@ def merge_burst(
     reference = check_reference(reference, len(images))
     aligned, flows = _align(images, reference)
     model = _resolve_noise(noise_sigma, noise_model, images, flows, reference)
-    if denoise_unmerged and _learned_denoiser_shipped(images[0].shape[2]):
+    if denoiser is not None:
         merged, residual = merge_aligned(aligned, reference=reference, noise_model=model, robustness=robustness,
                                          spatial_denoise=0.0, return_residual=True)
-        return np.clip(_denoise_with_residual(merged, residual, model), 0.0, 1.0)
-    unmerged_limit = max(UNMERGED_FRAMES / len(images), UNMERGED_FLOOR) if denoise_unmerged else None
-    merged, residual = merge_aligned(
-        aligned, reference=reference, noise_model=model, robustness=robustness,
-        spatial_denoise=spatial_denoise, unmerged_limit=unmerged_limit, return_residual=True,
-    )
-    if unmerged_limit is not None and unmerged_limit < 1:
-        merged = _denoise_unmerged(merged, residual, unmerged_limit, model)
-    return np.clip(merged, 0.0, 1.0)
+        sigma = _residual_sigma(merged, residual, model)
+        return np.clip(denoiser(merged, sigma), 0.0, 1.0).astype(np.float32)
+    return merge_aligned(aligned, reference=reference, noise_model=model, robustness=robustness,
+                         spatial_denoise=spatial_denoise)
 
 
 def align_burst(
@@ -164,7 +152,6 @@ def merge_aligned(
     noise_model: tuple[float, float],
     robustness: float = DEFAULT_ROBUSTNESS,
     spatial_denoise: float = DEFAULT_SPATIAL_DENOISE,
-    unmerged_limit: float | None = None,
     return_residual: bool = False,
     tile_size: int = TILE_SIZE,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -173,8 +160,7 @@ def merge_aligned(
     Not clipped, so that it also serves linear Bayer planes. With
     ``return_residual``, also returns an H x W map of the noise variance left,
     as a fraction of one frame's (1/N where all N frames merged, 1 where only the
-    reference was kept). Tiles left above ``unmerged_limit`` skip the spatial
-    shrinkage, for a stronger denoiser to take over.
+    reference was kept).
     """
     shot, read = (float(v) for v in noise_model)
     if not (np.isfinite(shot) and np.isfinite(read)) or shot < 0 or read < 0:
@@ -196,7 +182,7 @@ def merge_aligned(
     rows = (padded[0].shape[0] - tile_size) // step + 1
     cols = (padded[0].shape[1] - tile_size) // step + 1
     band = max(2, _TILES_PER_BAND // cols // 2 * 2)  # an even number of tile rows
-    settings = (window, step, shot, read, robustness, spatial_denoise, unmerged_limit)
+    settings = (window, step, shot, read, robustness, spatial_denoise)
 
     def merge_rows(first: int) -> tuple[int, np.ndarray, np.ndarray]:
         top, bottom = first * step, (min(rows, first + band) - 1) * step + tile_size
@@ -269,7 +255,8 @@ def merge_raw_burst(
     ``white_balance``, ``exposure``, ``tone_curve_strength``, ``local_tone``);
     the reference frame's metadata is used.
     """
-    from .raw import develop, read_raw, with_mosaic
+    from ..io.raw import read_raw, with_mosaic
+    from .raw import develop
 
     if isinstance(paths, (str, Path)) or len(paths) < 2:
         count = 1 if isinstance(paths, (str, Path)) else len(paths)
@@ -316,92 +303,12 @@ def _resolve_noise(
     return estimate_noise_model(images[reference], [images[i] for i in others], [flows[i] for i in others])
 
 
-def _learned_denoiser_shipped(channels: int) -> bool:
-    from ..pipeline import best_denoise_method
-
-    return best_denoise_method(channels) == "brightroom"
-
-
 def _residual_sigma(merged: np.ndarray, residual: np.ndarray, noise_model: tuple[float, float]) -> np.ndarray:
     """Per-pixel noise (0-255 scale) left in a merge: the fraction ``residual`` of one frame's
     variance, at the brightness of the (lightly smoothed) merged image."""
     shot, read = noise_model
     level = np.maximum(cv2.GaussianBlur(merged.mean(axis=2), (0, 0), 2), 0.0)
     return (255 * np.sqrt(np.maximum(residual, 0.0) * (shot * level + read * read))).astype(np.float32)
-
-
-def _denoise_with_residual(merged: np.ndarray, residual: np.ndarray, noise_model: tuple[float, float]) -> np.ndarray:
-    """The whole merge through the learned denoiser, told the noise each pixel still holds."""
-    from ..tasks.denoise import MAX_SIGMA, denoise
-
-    sigma = np.minimum(_residual_sigma(merged, residual, noise_model), MAX_SIGMA)
-    return denoise(merged, sigma, method="brightroom")
-
-
-def _denoise_unmerged(
-    merged: np.ndarray, residual: np.ndarray, limit: float, noise_model: tuple[float, float]
-) -> np.ndarray:
-    """Regions left noisier than ``limit`` (motion kept the other frames out) through the best
-    single-image denoiser, at the noise the merge left there, blended in with a feathered edge.
-
-    The regions, each with some context around it, are packed side by side into one
-    picture, so the denoiser runs once however many there are.
-    """
-    from ..pipeline import best_denoise_method
-    from ..tasks.denoise import MAX_SIGMA, denoise
-
-    unmerged = residual > limit
-    if not unmerged.any():
-        return merged
-    grown = cv2.dilate(unmerged.astype(np.uint8), np.ones((9, 9), np.uint8))
-    weight = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 3)[..., None]
-    sigma = _residual_sigma(merged, residual, noise_model)
-    count, _, boxes, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
-    height, width = residual.shape
-    regions = [
-        (slice(max(0, top - _REGION_MARGIN), min(height, top + box_height + _REGION_MARGIN)),
-         slice(max(0, left - _REGION_MARGIN), min(width, left + box_width + _REGION_MARGIN)))
-        for left, top, box_width, box_height, _ in boxes[1:count]
-    ]
-    sizes = [(r.stop - r.start, c.stop - c.start) for r, c in regions]
-    # A roughly square canvas wastes the least area.
-    canvas_width = max(max(c for _, c in sizes), int(1.3 * np.sqrt(sum(r * c for r, c in sizes))))
-    places, canvas_shape = _shelf_pack(sizes, canvas_width)
-    canvas = np.zeros(canvas_shape + merged.shape[2:], np.float32)
-    canvas_sigma = np.zeros(canvas_shape, np.float32)
-    for (rows, cols), (y, x) in zip(regions, places):
-        size = (rows.stop - rows.start, cols.stop - cols.start)
-        canvas[y : y + size[0], x : x + size[1]] = merged[rows, cols]
-        canvas_sigma[y : y + size[0], x : x + size[1]] = sigma[rows, cols]
-    denoised = denoise(canvas, np.minimum(canvas_sigma, MAX_SIGMA), method=best_denoise_method(merged.shape[2]))
-    result = merged.copy()
-    for (rows, cols), (y, x) in zip(regions, places):
-        size = (rows.stop - rows.start, cols.stop - cols.start)
-        blend = weight[rows, cols]
-        result[rows, cols] = blend * denoised[y : y + size[0], x : x + size[1]] + (1 - blend) * result[rows, cols]
-    return result
-
-
-def _shelf_pack(
-    sizes: list[tuple[int, int]], width: int, gap: int = 8
-) -> tuple[list[tuple[int, int]], tuple[int, int]]:
-    """Top-left corners that place rectangles (height, width) in rows ("shelves") no wider than
-    ``width``, tallest first, ``gap`` pixels apart; and the size of the whole.
-
-    >>> _shelf_pack([(10, 30), (20, 30), (5, 50)], width=64)
-    ([(28, 0), (0, 0), (46, 0)], (51, 50))
-    """
-    places = [(0, 0)] * len(sizes)
-    x = y = shelf = used_width = 0
-    for index in sorted(range(len(sizes)), key=lambda i: -sizes[i][0]):
-        rows, cols = sizes[index]
-        if x and x + cols > width:
-            y, x, shelf = y + shelf + gap, 0, 0
-        places[index] = (y, x)
-        x += cols + gap
-        shelf = max(shelf, rows)
-        used_width = max(used_width, x - gap)
-    return places, (y + shelf, used_width)
 
 
 def _raised_cosine(size: int) -> np.ndarray:
@@ -417,7 +324,7 @@ def _tile_spectra(band: np.ndarray, window: np.ndarray, step: int) -> np.ndarray
     return scipy.fft.rfft2(tiles * window)
 
 
-def _merge_band(frames, window, step, shot, read, robustness, spatial_denoise, unmerged_limit):
+def _merge_band(frames, window, step, shot, read, robustness, spatial_denoise):
     """One band of tile rows: merged tiles (rows x cols x C x T x T, windowed) and the
     fraction of one frame's noise variance left in each tile (rows x cols)."""
     count = len(frames)
@@ -451,11 +358,8 @@ def _merge_band(frames, window, step, shot, read, robustness, spatial_denoise, u
     merged /= count
     left = ((1 + kept) ** 2 + spread) / count**2  # noise variance left, per frequency, in units of one frame's
     if spatial_denoise > 0:
-        gain_left = left
-        if unmerged_limit is not None:  # leave poorly merged tiles to the single-image denoiser
-            gain_left = np.where(left.mean(axis=(2, 3), keepdims=True) > unmerged_limit, 0.0, left)
         power = merged.real**2 + merged.imag**2
-        merged *= power / (power + spatial_denoise * noise_power[..., None, None] * gain_left[:, :, None] + 1e-20)
+        merged *= power / (power + spatial_denoise * noise_power[..., None, None] * left[:, :, None] + 1e-20)
     return scipy.fft.irfft2(merged, s=window.shape), left.mean(axis=(2, 3))
 
 

@@ -11,22 +11,14 @@ rawpy (LibRaw) only unpacks the sensor data and its metadata; the stages are our
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import rawpy
-import tifffile
 
-from ..color import linear_to_srgb
+from ..color import XYZ_TO_LINEAR_SRGB, linear_to_srgb
 from ..errors import BrightroomError
-from ..color import XYZ_TO_LINEAR_SRGB
-from ..io.dng import D65
-from ..io.files import check_input_file
-from ..io.limits import check_pixel_count, resolve_max_pixels
-from .bayer import channel_map, check_mosaic, check_pattern
+from ..io.raw import RawImage, channel_map, check_pattern, read_raw, with_mosaic  # noqa: F401  (read_raw: re-exported for develop_raw's users)
 from .demosaic import demosaic
 from .tone import local_tone_map, tone_curve
 
@@ -38,78 +30,6 @@ WHITE_BALANCE_CHOICES = ("auto", "as-shot", "gray-world")
 _SATURATED = 0.98  # normalised level above which a sample counts as clipped
 _DNG_COLOR_MATRIX = {1: 50721, 2: 50722}
 _DNG_ILLUMINANT = {1: 50778, 2: 50779}
-
-
-@dataclass
-class RawImage:
-    """A Bayer mosaic and the metadata needed to develop it.
-
-    ``mosaic`` is float32 H x W in sensor units; ``black_level`` is a scalar or
-    2 x 2 (one per CFA position, reading order); ``white_level`` the clipping
-    level. ``white_balance`` holds the as-shot RGB gains (green = 1), or None if
-    unknown. ``xyz_to_camera`` is the 3 x 3 colour matrix with DNG ColorMatrix
-    meaning (XYZ under D65 -> camera RGB); None means camera RGB is linear sRGB.
-    ``flip`` is LibRaw's orientation code (0, 3 = 180, 5 = 90 CCW, 6 = 90 CW).
-
-    >>> raw = RawImage(np.full((8, 8), 1000, np.float32), black_level=200, white_level=4000)
-    >>> float(raw.normalized()[0, 0])
-    0.2105...
-    """
-
-    mosaic: np.ndarray
-    cfa_pattern: str = "RGGB"
-    black_level: float | np.ndarray = 0.0
-    white_level: float = 1.0
-    white_balance: tuple[float, float, float] | None = None
-    xyz_to_camera: np.ndarray | None = None
-    flip: int = 0
-
-    def normalized(self) -> np.ndarray:
-        """The mosaic with black at 0 and white at 1 (noise below black is kept, not clipped)."""
-        mosaic = check_mosaic(self.mosaic)
-        black = np.broadcast_to(np.asarray(self.black_level, np.float32), (2, 2))
-        height, width = mosaic.shape
-        black_map = np.tile(black, ((height + 1) // 2, (width + 1) // 2))[:height, :width]
-        span = np.float32(self.white_level) - black_map
-        if (span <= 0).any():
-            raise BrightroomError("the raw white level must be above the black level.")
-        return ((mosaic - black_map) / span).astype(np.float32)
-
-
-def read_raw(path: str | Path, *, max_pixels: int | None = None) -> RawImage:
-    """Unpack a camera RAW or DNG file: the visible Bayer mosaic and its metadata.
-
-    >>> import tempfile, pathlib
-    >>> from brightroom.io import write_dng
-    >>> dng = write_dng(pathlib.Path(tempfile.mkdtemp()) / "a.dng", np.full((32, 32), 900, np.uint16), black_level=100)
-    >>> raw = read_raw(dng); raw.mosaic.shape, raw.cfa_pattern, raw.black_level.tolist()
-    ((32, 32), 'RGGB', [[100.0, 100.0], [100.0, 100.0]])
-    """
-    path = Path(path)
-    check_input_file(path)
-    try:
-        handle = rawpy.imread(str(path))
-    except Exception:
-        raise BrightroomError(
-            f"cannot develop '{path}': it is not a camera RAW file (such as DNG, CR2, NEF or ARW)."
-        ) from None
-    with handle as raw:
-        sizes = raw.sizes
-        check_pixel_count(path, sizes.raw_width, sizes.raw_height, resolve_max_pixels(max_pixels))
-        pattern = _bayer_pattern(path, raw)
-        try:
-            mosaic = np.array(raw.raw_image_visible, dtype=np.float32)
-        except Exception as exc:
-            raise BrightroomError(f"cannot read '{path}': the RAW file is truncated or corrupt.") from exc
-        colors = raw.raw_colors_visible[:2, :2]
-        black = np.array(raw.black_level_per_channel, np.float32)[colors]
-        white = float(raw.white_level)
-        balance = _as_shot_white_balance(raw.camera_whitebalance)
-        xyz_to_camera = _color_matrix(path, raw)
-        flip = int(sizes.flip)
-    if white <= black.max():
-        raise BrightroomError(f"cannot develop '{path}': its white level is not above its black level.")
-    return RawImage(mosaic, pattern, black, white, balance, xyz_to_camera, flip)
 
 
 def develop(
@@ -232,62 +152,6 @@ def _white_balance_gains(
     return gains
 
 
-def _as_shot_white_balance(multipliers: Sequence[float]) -> tuple[float, float, float] | None:
-    red, green, blue = (float(m) for m in list(multipliers)[:3])
-    if min(red, green, blue) <= 0:
-        return None
-    return red / green, 1.0, blue / green
-
-
-def _bayer_pattern(path: Path, raw: rawpy.RawPy) -> str:
-    pattern = raw.raw_pattern
-    if raw.num_colors != 3 or pattern is None or pattern.shape != (2, 2):
-        raise BrightroomError(f"cannot develop '{path}': only Bayer (2 x 2 colour filter) sensors are supported.")
-    letters = raw.color_desc.decode("ascii", "replace")
-    name = "".join(letters[i] for i in raw.raw_colors_visible[:2, :2].ravel())
-    if name not in ("RGGB", "BGGR", "GRBG", "GBRG"):
-        raise BrightroomError(f"cannot develop '{path}': its colour filter pattern ({name}) is not an RGB Bayer one.")
-    return name
-
-
-def _color_matrix(path: Path, raw: rawpy.RawPy) -> np.ndarray | None:
-    """XYZ -> camera: LibRaw's camera table, else the DNG's ColorMatrix, else LibRaw's own matrix."""
-    from_table = np.asarray(raw.rgb_xyz_matrix, np.float64)[:3]
-    if np.abs(from_table).sum() > 0:
-        return from_table
-    from_dng = _dng_color_matrix(path)
-    if from_dng is not None:
-        return from_dng
-    rgb_from_camera = np.asarray(raw.color_matrix, np.float64)[:3, :3]
-    if np.abs(rgb_from_camera).sum() > 0 and abs(np.linalg.det(rgb_from_camera)) > 1e-9:
-        return np.linalg.inv(rgb_from_camera) @ XYZ_TO_LINEAR_SRGB
-    return None
-
-
-def _dng_color_matrix(path: Path) -> np.ndarray | None:
-    """The DNG ColorMatrix for D65 if there is one, else the last one given."""
-    with contextlib.suppress(Exception), tifffile.TiffFile(path) as tiff:
-        tags = tiff.pages.first.tags
-        chosen = None
-        for index in (1, 2):
-            tag = tags.get(_DNG_COLOR_MATRIX[index])
-            if tag is None:
-                continue
-            values = np.asarray(tag.value, np.float64)
-            matrix = (values[0::2] / values[1::2]).reshape(3, 3) if values.size == 18 else values.reshape(3, 3)
-            illuminant = tags.get(_DNG_ILLUMINANT[index])
-            chosen = matrix
-            if illuminant is not None and int(illuminant.value) == D65:
-                return matrix
-        return chosen
-    return None
-
-
 def _oriented(image: np.ndarray, flip: int) -> np.ndarray:
     turns = {3: 2, 5: 1, 6: -1}.get(int(flip), 0)
     return np.rot90(image, turns) if turns else image
-
-
-def with_mosaic(raw: RawImage, mosaic: np.ndarray) -> RawImage:
-    """The same metadata around a new, already normalised mosaic (black 0, white 1)."""
-    return replace(raw, mosaic=mosaic, black_level=0.0, white_level=1.0)

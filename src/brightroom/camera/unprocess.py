@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..color import srgb_to_linear
+from ..color import XYZ_TO_LINEAR_SRGB, srgb_to_linear
 from ..degrade import add_poisson_gaussian_noise
 from ..errors import BrightroomError
-from ..color import XYZ_TO_LINEAR_SRGB
-from ..io.dng import write_dng
-from ..tasks.denoise import check_image
-from .bayer import check_pattern, mosaic_image
-from .raw import DEFAULT_TONE_CURVE, RawImage, camera_to_srgb_matrix
+from ..image import check_image
+from ..io.raw import RawImage, check_pattern, write_dng
+from .bayer import mosaic_image
+from .raw import DEFAULT_TONE_CURVE, camera_to_srgb_matrix
 from .tone import inverse_tone_curve
 
 # A real DSLR's D65 colour matrix (XYZ -> camera, DNG ColorMatrix2 of the Canon EOS 5D
@@ -100,7 +99,7 @@ def write_raw_dng(
     >>> import tempfile, pathlib
     >>> raw = unprocess(np.full((32, 32, 3), 0.5, np.float32), shot=0, read=0)
     >>> path = write_raw_dng(pathlib.Path(tempfile.mkdtemp()) / "u.dng", raw)
-    >>> from brightroom.camera.raw import read_raw
+    >>> from brightroom.io.raw import read_raw
     >>> [round(g, 3) for g in read_raw(path).white_balance]
     [2.0, 1.0, 1.6]
     """

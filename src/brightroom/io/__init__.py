@@ -13,10 +13,10 @@ and nowhere else. Every bad input raises BrightroomError with one sentence.
 True
 """
 
-from .dng import write_dng
 from .formats import READABLE_SUFFIXES, WRITABLE_SUFFIXES
 from .limits import DEFAULT_MAX_PIXELS
 from .photo import ImageInfo, Photo
+from .raw import write_dng
 from .read import probe_image, read_image
 from .write import write_image
 

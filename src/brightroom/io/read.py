@@ -15,7 +15,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pillow_heif
-import rawpy
 import tifffile
 from PIL import Image, ImageCms
 
@@ -25,12 +24,11 @@ from .formats import HEADER_BYTES, SUPPORTED_LABELS, sniff_format
 from .limits import check_pixel_count, resolve_max_pixels
 from .metadata import ExifTables, apply_orientation, icc_color_space, icc_profile_name, swaps_axes
 from .photo import ImageInfo, Photo
+from .raw import libraw_develop, libraw_open, libraw_size
 
 # Pillow's own bomb check would fire before ours with a less helpful message, and
 # its limit is fixed; Brightroom checks every header against its own limit instead.
 Image.MAX_IMAGE_PIXELS = None
-
-_SRGB_GAMMA = (2.4, 12.92)  # LibRaw's (power, toe slope) for the sRGB curve
 
 
 def read_image(path: str | Path, *, max_pixels: int | None = None) -> Photo:
@@ -320,7 +318,7 @@ def _tiff_bit_depth(path: Path, page: tifffile.TiffPage) -> int:
 
 
 class _RawSource(_Source):
-    """Camera raw files (DNG, CR2, CR3, NEF, ARW, RAF, ...) developed by LibRaw."""
+    """Camera raw files (DNG, CR2, CR3, NEF, ARW, RAF, ...) developed by LibRaw (see ``raw.py``)."""
 
     format = "raw"
     channels = 3
@@ -330,27 +328,12 @@ class _RawSource(_Source):
 
     @classmethod
     def try_open(cls, path: Path, head: bytes, *, strict: bool) -> _RawSource | None:
-        """Open with LibRaw (header only); None if LibRaw does not recognise the file.
+        raw = libraw_open(path, strict=strict)
+        return None if raw is None else cls(path, raw, tiff_structured=sniff_format(head) == "tiff")
 
-        With ``strict`` (the bytes said "raw"), a LibRaw failure is an error instead.
-        """
-        raw = rawpy.RawPy()
-        try:
-            raw.open_file(str(path))
-        except Exception:
-            raw.close()
-            if strict:
-                raise
-            return None
-        return cls(path, raw, tiff_structured=sniff_format(head) == "tiff")
-
-    def __init__(self, path: Path, raw: rawpy.RawPy, *, tiff_structured: bool) -> None:
+    def __init__(self, path: Path, raw, *, tiff_structured: bool) -> None:
         self.raw = raw
-        sizes = raw.sizes
-        self.width, self.height = sizes.width, sizes.height
-        if sizes.flip in (5, 6):  # LibRaw's codes for a 90-degree turn
-            self.width, self.height = self.height, self.width
-        self.raw_pixels = sizes.raw_width * sizes.raw_height
+        self.width, self.height, self.raw_pixels = libraw_size(raw)
         if tiff_structured:
             with open(path, "rb") as fh:
                 self.exif = ExifTables.from_tiff(fh)
@@ -361,11 +344,7 @@ class _RawSource(_Source):
             check_pixel_count(path, self.raw_pixels, 1, limit)
 
     def decode(self) -> tuple[np.ndarray, np.ndarray | None]:
-        self.raw.unpack()
-        rgb = self.raw.postprocess(
-            use_camera_wb=True, output_color=rawpy.ColorSpace.sRGB, output_bps=16, gamma=_SRGB_GAMMA
-        )
-        return _unit_float(rgb), None
+        return _unit_float(libraw_develop(self.raw)), None
 
     def close(self) -> None:
         self.raw.close()

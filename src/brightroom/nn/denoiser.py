@@ -25,8 +25,9 @@ class NoiseLevelUNet(nn.Module):
         widths: feature widths at 1/2, 1/4 and 1/8 of the input resolution.
         blocks: residual blocks per stage, one number for all five stages or one for each
             (encoder at 1/2, encoder at 1/4, middle at 1/8, decoder at 1/4, decoder at 1/2).
+        map_channels: channels of the noise map (1: one level; 2: luminance and colour levels).
 
-    Inputs are NCHW tensors in [0, 1]; ``sigma`` is N x 1 x H x W on the same
+    Inputs are NCHW tensors in [0, 1]; ``sigma`` is N x map_channels x H x W on the same
     scale (sigma_255 / 255). H and W must be multiples of ``multiple``;
     :func:`brightroom.nn.inference.run_tiled` pads for you.
 
@@ -39,12 +40,13 @@ class NoiseLevelUNet(nn.Module):
     multiple = 8
 
     def __init__(self, channels: int = 3, widths: tuple[int, int, int] = (48, 96, 192),
-                 blocks: int | tuple[int, int, int, int, int] = 2):
+                 blocks: int | tuple[int, int, int, int, int] = 2, map_channels: int = 1):
         super().__init__()
         w0, w1, w2 = widths
         enc0, enc1, middle, dec1, dec0 = [blocks] * 5 if isinstance(blocks, int) else blocks
         self.channels = channels
-        self.head = nn.Conv2d(channels * 4 + 1, w0, 3, padding=1, bias=False)
+        self.map_channels = map_channels
+        self.head = nn.Conv2d(channels * 4 + map_channels, w0, 3, padding=1, bias=False)
         self.enc0 = residual_stage(w0, enc0)
         self.down0 = nn.Conv2d(w0, w1, 2, stride=2, bias=False)
         self.enc1 = residual_stage(w1, enc1)

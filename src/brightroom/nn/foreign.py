@@ -9,10 +9,9 @@ PyTorch, not the CPU build this project pins.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import torch

@@ -3,7 +3,7 @@ with overlap and feathered blending so any size fits in bounded memory."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -36,7 +36,7 @@ def _pad_bottom_right(array: np.ndarray, pad_h: int, pad_w: int, reflect: bool) 
 def run_padded(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
     """Denoise a whole H x W x C image in one pass, reflect-padding to ``net.multiple``.
 
-    ``sigma`` is a scalar or an H x W map on the [0, 1] scale.
+    ``sigma`` is a scalar, an H x W map or an H x W x K map (K levels per pixel) on the [0, 1] scale.
     """
     height, width = image.shape[:2]
     multiple = getattr(net, "multiple", 1)
@@ -46,7 +46,7 @@ def run_padded(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarra
     if np.ndim(sigma) == 0:
         sigma_map = np.full((height + pad_h, width + pad_w, 1), sigma, np.float32)
     else:
-        sigma_map = np.asarray(sigma, np.float32).reshape(height, width, 1)
+        sigma_map = np.asarray(sigma, np.float32).reshape(height, width, -1)
         if pad_h or pad_w:
             sigma_map = _pad_bottom_right(sigma_map, pad_h, pad_w, reflect=False)
     return to_image(run(net, to_tensor(image), to_tensor(sigma_map))[..., :height, :width])
@@ -119,10 +119,10 @@ def run_tiled(
     """
     if tile % multiple or overlap % multiple or overlap < 2 * margin or overlap + 2 * multiple > tile:
         raise ValueError(f"bad tiling: tile {tile}, overlap {overlap}, margin {margin}, multiple {multiple}")
-    height, width, channels = image.shape
+    height, width = image.shape[:2]
     if height <= tile and width <= tile:
         return process(image, slice(0, height), slice(0, width))
-    output = np.zeros((height * scale, width * scale, channels), np.float32)
+    output = None  # allocated on the first tile: the output may have other channels than the input
     total_weight = np.zeros((height * scale, width * scale, 1), np.float32)
     rows = _tile_spans(height, tile, overlap, multiple)
     cols = _tile_spans(width, tile, overlap, multiple)
@@ -135,6 +135,8 @@ def run_tiled(
                 _blend_weights((right - left) * scale, overlap * scale, margin * scale, left == 0, right == width),
             )[..., None]
             out_rows, out_cols = slice(top * scale, bottom * scale), slice(left * scale, right * scale)
+            if output is None:
+                output = np.zeros((height * scale, width * scale, result.shape[2]), np.float32)
             output[out_rows, out_cols] += result * weight
             total_weight[out_rows, out_cols] += weight
             done += 1
@@ -175,19 +177,41 @@ def denoise_tiled(net: torch.nn.Module, image: np.ndarray, sigma: float | np.nda
     """Run a noise-level-conditioned denoiser over any image size, in tiles of up to 1024 px
     (about 0.3 GB of activations for the colour network).
 
-    ``sigma`` is a scalar or an H x W map on the [0, 1] scale.
+    ``sigma`` is a scalar, an H x W map or an H x W x K map on the [0, 1] scale.
 
     >>> from brightroom.nn.denoiser import NoiseLevelUNet
     >>> net = NoiseLevelUNet(1, (8, 16, 32), 1).eval()
     >>> denoise_tiled(net, np.zeros((100, 70, 1), np.float32), 0.1, tile=64, overlap=32, margin=8).shape
     (100, 70, 1)
     """
-    sigma_map = None if np.ndim(sigma) == 0 else np.asarray(sigma, np.float32).reshape(image.shape[:2])
+    sigma_map = None if np.ndim(sigma) == 0 else np.asarray(sigma, np.float32).reshape(*image.shape[:2], -1)
 
     def process(crop: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
         return run_padded(net, crop, sigma if sigma_map is None else sigma_map[rows, cols])
 
     return run_tiled(process, image, multiple=getattr(net, "multiple", 1), tile=tile, overlap=overlap, margin=margin)
+
+
+def estimate_tiled(net: torch.nn.Module, image: np.ndarray, *, tile: int = 1024, overlap: int = 64,
+                   margin: int = 16) -> np.ndarray:
+    """Run a noise estimator ``net(x) -> levels`` (N x K x H x W) over any image size; H x W x K out.
+
+    >>> from brightroom.nn.real import NoiseEstimator
+    >>> estimate_tiled(NoiseEstimator(width=8).eval(), np.zeros((100, 70, 3), np.float32), tile=64, overlap=32,
+    ...                margin=8).shape
+    (100, 70, 2)
+    """
+    multiple = getattr(net, "multiple", 1)
+
+    def process(crop: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+        height, width = crop.shape[:2]
+        pad_h, pad_w = -height % multiple, -width % multiple
+        if pad_h or pad_w:
+            crop = _pad_bottom_right(crop, pad_h, pad_w, reflect=pad_h < height and pad_w < width)
+        return to_image(run(net, to_tensor(crop)))[:height, :width]
+
+    levels = run_tiled(process, image, multiple=multiple, tile=tile, overlap=overlap, margin=margin)
+    return np.maximum(levels, 0.0)
 
 
 def upscale_tiled(net: torch.nn.Module, image: np.ndarray, scale: int, *, tile: int = 256, overlap: int = 64,

@@ -2,13 +2,12 @@
 
 A weight file carries its own recipe in the safetensors metadata: the
 architecture name and the keyword arguments that build it, so loading needs
-nothing but the file.
+nothing but the file. The shipped models are listed in :mod:`.zoo`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import torch
@@ -16,16 +15,14 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from ..errors import BrightroomError
 from .denoiser import NoiseLevelUNet
-from .runtime import freeze
+from .real import RealPhotoDenoiser
 from .sr import MultiScaleSR
 
 ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
     "NoiseLevelUNet": NoiseLevelUNet,
     "MultiScaleSR": MultiScaleSR,
+    "RealPhotoDenoiser": RealPhotoDenoiser,
 }
-
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-
 
 def build(architecture: str, **kwargs) -> torch.nn.Module:
     """Instantiate a registered architecture.
@@ -80,47 +77,3 @@ def load_weights(path: str | Path) -> torch.nn.Module:
     except Exception as exc:  # a foreign or damaged file: say so in one sentence
         raise BrightroomError(f"'{path}' is not a Brightroom weights file ({exc.__class__.__name__}).") from None
     return model.eval().to(memory_format=torch.channels_last)  # oneDNN's fastest layout
-
-
-_SHIPPED_CACHE: dict[str, torch.nn.Module] = {}
-
-
-def shipped_weights_path(name: str) -> Path:
-    """Where the package keeps the weights called ``name`` (e.g. ``denoise-color``)."""
-    return WEIGHTS_DIR / f"{name}.safetensors"
-
-
-def has_shipped_weights(name: str) -> bool:
-    return shipped_weights_path(name).is_file()
-
-
-def load_shipped(name: str) -> torch.nn.Module:
-    """The shipped model ``name``, loaded once per process and frozen (see :mod:`.runtime`).
-
-    >>> load_shipped("no-such-model")
-    Traceback (most recent call last):
-    ...
-    brightroom.errors.BrightroomError: the model 'no-such-model' is not shipped with this installation.
-    """
-    if name not in _SHIPPED_CACHE:
-        path = shipped_weights_path(name)
-        if not path.is_file():
-            raise BrightroomError(f"the model '{name}' is not shipped with this installation.")
-        _SHIPPED_CACHE[name] = freeze(load_weights(path))
-    return _SHIPPED_CACHE[name]
-
-
-def shipped_models() -> list[dict[str, str]]:
-    """Every shipped weights file with its recipe and training record (from its metadata).
-
-    >>> all("architecture" in model for model in shipped_models())
-    True
-    """
-    models = []
-    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
-        metadata = read_metadata(path)
-        with safe_open(str(path), framework="pt") as handle:
-            parameters = sum(math.prod(handle.get_slice(key).get_shape()) for key in handle.keys())
-        models.append({"name": path.stem, "parameters": str(parameters), "megabytes": f"{path.stat().st_size / 1e6:.1f}",
-                       "card": str(path.with_suffix(".md")), **metadata})
-    return models

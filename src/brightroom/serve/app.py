@@ -26,9 +26,9 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..pipeline import ENHANCE_MODES, Recipe, default_methods
 from ..errors import BrightroomError
 from ..io.formats import FORMATS
+from ..pipeline import ENHANCE_MODES, Recipe, default_methods
 from ..tasks import methods, task_names
 from .jobs import DONE, FAILED, OUTPUT_FORMATS, QUEUED, Job, JobManager, ServiceError, format_bytes
 from .settings import Settings
@@ -249,6 +249,7 @@ def job_status(job: Job, manager: JobManager) -> dict:
         "stage": job.stage,
         "recipe": job.recipe.describe(),
         "steps": job.steps,
+        "message": job.message,
         "input": {"name": job.name, "format": job.input_format, "width": job.width, "height": job.height},
         "links": {"self": base},
     }

@@ -1,8 +1,8 @@
 """Jobs of the web service: uploads checked by decoding, a bounded worker pool, results with a time to live.
 
 Nothing here knows HTTP beyond the status code each failure deserves
-(``ServiceError``); the image work is the public API's: probe_image,
-read_image, Recipe.steps, run_recipe, write_image.
+(``ServiceError``); the image work is the public API's: probe_image and the
+per-photo path, ``pipeline.process_photo``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..pipeline import Recipe, run_recipe
 from ..errors import BrightroomError
-from ..io import probe_image, read_image, write_image
+from ..io import probe_image, write_image
 from ..io.files import read_head
 from ..io.formats import FORMATS, HEADER_BYTES, SUPPORTED_LABELS, sniff_format
+from ..pipeline import Recipe, process_photo
 from .settings import MB, Settings
 
 log = logging.getLogger("brightroom.serve")
@@ -66,6 +66,7 @@ class Job:
     stage: str = "waiting for a free worker"
     progress: float = 0.0
     steps: list[str] = field(default_factory=list)
+    message: str = ""
     error: str | None = None
     error_status: int = 0
     result: Path | None = None
@@ -221,37 +222,36 @@ class JobManager:
             future = self._executor.submit(self._run, job)
         except RuntimeError:  # the pool is shutting down
             self.release()
-            raise ServiceError(503, "the server is shutting down; try again in a moment.", {"Retry-After": "5"})
+            raise ServiceError(503, "the server is shutting down; try again in a moment.",
+                               {"Retry-After": "5"}) from None
         future.add_done_callback(lambda _: self.release())
         return future
 
     def _run(self, job: Job) -> None:
         job.status, job.started, job.stage = RUNNING, time.time(), "reading the photo"
         try:
-            photo = read_image(job.upload, max_pixels=self.settings.max_pixels)
-            if job.input_format in BROWSER_FORMATS:
-                job.before_preview = job.upload
-            else:
-                job.before_preview = write_image(job.folder / "before.png", photo.pixels, like=photo, bit_depth=8)
-            steps = job.recipe.steps(photo.pixels)
-            job.steps = [step.describe() for step in steps]
-            units, done = len(steps) + 2, [1]
-            job.progress = done[0] / units
+            def on_read(photo) -> None:
+                if job.input_format in BROWSER_FORMATS:
+                    job.before_preview = job.upload
+                else:
+                    job.before_preview = write_image(job.folder / "before.png", photo.pixels, like=photo, bit_depth=8)
+                job.stage, job.progress = "choosing the steps", 0.1
 
             def on_step(description: str) -> None:
-                job.stage, job.progress = description, done[0] / units
-                done[0] += 1
+                job.steps.append(description)
+                job.stage, job.progress = description, min(0.9, job.progress + 0.3)
 
-            result = run_recipe(photo, steps, progress=on_step)
-            job.stage, job.progress = "writing the result", done[0] / units
             suffix = FORMATS[job.output_format].suffixes[0]
-            job.result = write_image(job.folder / f"result{suffix}", result.pixels, like=photo)
-            job.result_size = (result.pixels.shape[1], result.pixels.shape[0])
+            done = process_photo(job.upload, job.folder / f"result{suffix}", job.recipe,
+                                 max_pixels=self.settings.max_pixels, on_read=on_read, progress=on_step)
+            job.result, job.message = done.output, done.message
+            job.result_size = (done.result.pixels.shape[1], done.result.pixels.shape[0])
             if job.output_format in BROWSER_FORMATS:
                 job.after_preview = job.result
             else:
-                job.after_preview = write_image(job.folder / "after.png", result.pixels, like=photo, bit_depth=8)
-            del photo, result
+                job.after_preview = write_image(job.folder / "after.png", done.result.pixels, like=done.photo,
+                                                bit_depth=8)
+            del done
             job.status, job.stage, job.progress = DONE, "done", 1.0
         except BrightroomError as error:
             self._fail(job, 422, public_message(error, job.upload, job.name))

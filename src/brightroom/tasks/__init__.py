@@ -4,7 +4,8 @@ All methods of a task share one signature, so the benchmark, the CLI and the
 web service can list and run them without knowing them:
 
 - ``denoise``:  ``method(image, sigma) -> image``; ``sigma`` on the 0-255 scale,
-  a number or an H x W map.
+  a number or an H x W map. A blind method also takes ``sigma=None`` (its own estimate)
+  and ``strength`` (a :class:`~brightroom.tasks.denoise.Strength`).
 - ``sr``:       ``method(image, scale) -> image``.
 
 Images are float32 H x W x C in [0, 1] (C = 1 or 3).
@@ -12,8 +13,8 @@ Images are float32 H x W x C in [0, 1] (C = 1 or 3).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import BrightroomError
 
@@ -27,16 +28,17 @@ class Method:
     run: Callable
     summary: str
     learned: bool = False
+    blind: bool = False
 
 
 _REGISTRY: dict[str, dict[str, Method]] = {}
 
 
-def register(task: str, name: str, summary: str, *, learned: bool = False):
+def register(task: str, name: str, summary: str, *, learned: bool = False, blind: bool = False):
     """Decorator adding a function to the registry under ``task``/``name``."""
 
     def add(function: Callable) -> Callable:
-        _REGISTRY.setdefault(task, {})[name] = Method(task, name, function, summary, learned)
+        _REGISTRY.setdefault(task, {})[name] = Method(task, name, function, summary, learned, blind)
         return function
 
     return add

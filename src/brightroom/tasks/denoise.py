@@ -9,37 +9,124 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+
 import cv2
 import numpy as np
 
 from ..errors import BrightroomError
+from ..image import check_image
 from ..metrics import estimate_noise_sigma
+from ..nn.zoo import models as _zoo_models
 from . import get_method, register
 
-MAX_SIGMA = 75.0  # the range the learned models were trained on (0-255 scale)
+# The highest noise level (0-255 scale) the learned models were trained for, from their configs.
+MAX_SIGMA = max(entry.sigma_max for entry in _zoo_models("denoise") if entry.sigma_max)
+MAX_STRENGTH = 4.0
 DEFAULT_METHOD = "brightroom"
+REAL_METHOD = "brightroom-real"
 
 
-def check_image(image: np.ndarray) -> np.ndarray:
-    """Validate an image for processing: float H x W x C with C in (1, 3), finite values.
+@dataclass(frozen=True)
+class Strength:
+    """How strongly a blind method denoises: ``overall`` times ``luma`` for luminance noise,
+    ``overall`` times ``color`` for colour noise. 0 leaves that part untouched, 1 follows the
+    model's own estimate, above 1 is stronger (up to 4).
 
-    >>> check_image(np.zeros((8, 8), np.float32)).shape
-    (8, 8, 1)
+    >>> Strength(overall=0.5, color=2).color
+    1.0
+    >>> Strength(luma=-1)
+    Traceback (most recent call last):
+    ...
+    brightroom.errors.BrightroomError: the luminance strength must be a number from 0 to 4, not -1.
     """
-    image = np.asarray(image)
-    if image.ndim == 2:
-        image = image[..., None]
-    if image.ndim != 3 or image.shape[2] not in (1, 3):
-        raise BrightroomError(
-            f"expected a gray (H x W x 1) or RGB (H x W x 3) image, got an array of shape {image.shape}."
-        )
-    if image.shape[0] < 8 or image.shape[1] < 8:
-        raise BrightroomError(f"the image is {image.shape[1]}x{image.shape[0]} pixels; at least 8x8 is needed.")
-    if not np.issubdtype(image.dtype, np.floating):
-        raise BrightroomError(f"expected float pixels in [0, 1], got {image.dtype}.")
-    if not np.isfinite(image).all():
-        raise BrightroomError("the image contains NaN or infinite values.")
-    return image.astype(np.float32, copy=False)
+
+    overall: float = 1.0
+    luma_factor: float = 1.0
+    color_factor: float = 1.0
+
+    def __init__(self, overall: float = 1.0, luma: float = 1.0, color: float = 1.0):
+        for name, value in (("", overall), ("luminance ", luma), ("colour ", color)):
+            _check_strength(f"the {name}strength", value)
+        object.__setattr__(self, "overall", float(overall))
+        object.__setattr__(self, "luma_factor", float(luma))
+        object.__setattr__(self, "color_factor", float(color))
+
+    @property
+    def luma(self) -> float:
+        return self.overall * self.luma_factor
+
+    @property
+    def color(self) -> float:
+        return self.overall * self.color_factor
+
+    @property
+    def is_default(self) -> bool:
+        return self.overall == self.luma_factor == self.color_factor == 1.0
+
+
+def _check_strength(name: str, value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or not np.isfinite(number) or not 0 <= number <= MAX_STRENGTH:
+        raise BrightroomError(f"{name} must be a number from 0 to {MAX_STRENGTH:g}, not {value}.")
+    return number
+
+
+def is_monochrome(image: np.ndarray, tolerance: float = 1.5 / 255) -> bool:
+    """True for a one-channel image, or an RGB one whose channels agree everywhere (a black and
+    white photo stored as colour).
+
+    >>> is_monochrome(np.repeat(np.random.default_rng(0).random((8, 8, 1)), 3, axis=2))
+    True
+    """
+    if image.shape[2] == 1:
+        return True
+    return bool(np.abs(image - image.mean(axis=2, keepdims=True)).max() <= tolerance)
+
+
+@dataclass(frozen=True)
+class NoiseEstimate:
+    """A blind model's reading of a photo's noise: the median luminance and colour levels
+    (0-255 scale, white Gaussian noise of sigma s reads s in both) and the per-pixel map
+    H x W x 2 on the [0, 1] scale."""
+
+    luma: float
+    color: float
+    levels: np.ndarray
+
+    def describe(self) -> str:
+        return f"luminance {self.luma:.1f}, colour {self.color:.1f}"
+
+
+def estimate_noise_levels(image: np.ndarray, method: str = REAL_METHOD) -> np.ndarray:
+    """The per-pixel luminance and colour noise levels a blind model reads, H x W x 2, [0, 1] scale."""
+    from ..nn.inference import estimate_tiled
+    from ..nn.zoo import load_model
+
+    image = check_image(image)
+    rgb = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+    return estimate_tiled(load_model(_learned_entry(method, 3).name).estimator, rgb)
+
+
+def estimate_noise(image: np.ndarray, method: str = REAL_METHOD) -> NoiseEstimate:
+    """What a blind model reads of a photo's noise (see :class:`NoiseEstimate`); a black and
+    white photo has no colour noise.
+
+    >>> from brightroom.degrade import add_gaussian_noise
+    >>> estimate = estimate_noise(add_gaussian_noise(np.full((64, 64, 3), 0.5, np.float32), 20))
+    >>> bool(10 < estimate.luma < 30)
+    True
+    """
+    image = check_image(image)
+    levels = estimate_noise_levels(image, method)
+    if is_monochrome(image):
+        levels[..., 1] = 0.0
+    luma, color = (float(np.median(levels[..., k]) * 255) for k in (0, 1))
+    return NoiseEstimate(luma, color, levels)
 
 
 def is_auto(sigma) -> bool:
@@ -73,8 +160,9 @@ def resolve_sigma(image: np.ndarray, sigma: float | str | None) -> float:
     return estimate_noise_sigma(image) if is_auto(sigma) else check_sigma(sigma)
 
 
-def check_sigma_map(sigma: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A per-pixel noise level map (0-255 scale) checked against the image's height and width.
+def check_sigma_map(sigma: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A per-pixel noise level map (0-255 scale) checked against the image's height and width
+    (and, for a blind method's luminance and colour levels, 2 channels).
 
     >>> check_sigma_map(np.full((4, 5), 10.0), (4, 5)).dtype
     dtype('float32')
@@ -87,19 +175,29 @@ def check_sigma_map(sigma: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return sigma
 
 
-def denoise(image: np.ndarray, sigma: float | str | np.ndarray | None = None, method: str = DEFAULT_METHOD) -> np.ndarray:
+def denoise(image: np.ndarray, sigma: float | str | np.ndarray | None = None, method: str = DEFAULT_METHOD,
+            strength: Strength | None = None) -> np.ndarray:
     """Remove noise of standard deviation ``sigma`` (0-255 scale; None or 'auto' estimates it;
-    an H x W array gives a level per pixel, for signal-dependent noise).
+    an H x W array gives a level per pixel, for signal-dependent noise). A blind method
+    ('brightroom-real') estimates luminance and colour noise itself under 'auto' and takes a
+    :class:`Strength`.
 
     Returns float32 in [0, 1], the shape of the input (H x W becomes H x W x 1).
     """
-    runner = get_method("denoise", method).run
+    chosen = get_method("denoise", method)
     image = check_image(image)
-    if np.ndim(sigma) >= 2:
+    if strength is not None and not chosen.blind:
+        raise BrightroomError(f"strength applies to the blind method '{REAL_METHOD}', not '{method}'.")
+    if chosen.blind and np.ndim(sigma) == 3:  # luminance and colour levels, e.g. from estimate_noise
+        level = check_sigma_map(sigma, image.shape[:2] + (2,))
+    elif np.ndim(sigma) >= 2:
         level = check_sigma_map(sigma, image.shape[:2])
+    elif chosen.blind and is_auto(sigma):
+        level = None
     else:
         level = resolve_sigma(image, sigma)
-    return np.clip(runner(image, level), 0.0, 1.0).astype(np.float32)
+    restored = chosen.run(image, level, strength) if chosen.blind else chosen.run(image, level)
+    return np.clip(restored, 0.0, 1.0).astype(np.float32)
 
 
 def _single_level(sigma: float | np.ndarray) -> float:
@@ -142,16 +240,17 @@ def denoise_bm3d(image: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
     return bm3d.bm3d(image[..., 0], sigma / 255.0).astype(np.float32)[..., None]
 
 
-def learned_denoiser_name(channels: int) -> str:
-    """The shipped weights for gray (1) or colour (3) images."""
-    return "denoise-gray" if channels == 1 else "denoise-color"
+def _learned_entry(method: str, channels: int):
+    from ..nn.zoo import find_model
+
+    return find_model("denoise", method, channels)
 
 
-def _run_learned(image: np.ndarray, sigma: float | np.ndarray, orientations: int) -> np.ndarray:
+def _run_learned(method: str, image: np.ndarray, sigma: float | np.ndarray, orientations: int = 1) -> np.ndarray:
     from ..nn.inference import denoise_tiled, self_ensemble
-    from ..nn.registry import load_shipped
+    from ..nn.zoo import load_model
 
-    net = load_shipped(learned_denoiser_name(image.shape[2]))
+    net = load_model(_learned_entry(method, image.shape[2]).name)
     sigma = np.asarray(sigma, np.float32) / 255.0
     if sigma.ndim == 0:
         return self_ensemble(lambda view: denoise_tiled(net, view, float(sigma)), image, orientations)
@@ -160,12 +259,45 @@ def _run_learned(image: np.ndarray, sigma: float | np.ndarray, orientations: int
     return self_ensemble(lambda view: denoise_tiled(net, view[..., :-1], view[..., -1]), stacked, orientations)
 
 
-@register("denoise", "brightroom", "Brightroom's noise-level-aware U-Net, trained here", learned=True)
-def denoise_learned(image: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
-    return _run_learned(image, sigma, 1)
+def _run_blind(method: str, image: np.ndarray, sigma: float | np.ndarray | None,
+               strength: Strength | None = None) -> np.ndarray:
+    """A blind real-photo model: its own luminance and colour noise estimate (or a given level for
+    both), scaled by the strengths; strengths below 1 blend the correction back towards the input."""
+    from ..nn.inference import denoise_tiled
+    from ..nn.zoo import load_model
+
+    strength = strength or Strength()
+    net = load_model(_learned_entry(method, 3).name)
+    monochrome = is_monochrome(image)
+    rgb = np.repeat(image[..., :1], 3, axis=2) if monochrome else image
+    if sigma is None:
+        levels = estimate_noise_levels(rgb, method)
+    elif np.ndim(sigma) == 3:
+        levels = np.asarray(sigma, np.float32) / 255
+    else:
+        levels = np.repeat(np.broadcast_to(np.asarray(sigma, np.float32), rgb.shape[:2])[..., None], 2, axis=2) / 255
+    luma, color = strength.luma, 0.0 if monochrome else strength.color
+    if monochrome:
+        levels = levels * np.array([1.0, 0.0], np.float32)  # no colour noise to remove
+    if luma == 0 and color == 0:
+        return image.copy()
+    condition = (levels * np.array([max(luma, 1.0), max(color, 1.0)], np.float32)).astype(np.float32)
+    correction = denoise_tiled(net.denoiser, rgb, condition) - rgb
+    luma_part = correction.mean(axis=2, keepdims=True)
+    restored = rgb + min(luma, 1.0) * luma_part + min(color, 1.0) * (correction - luma_part)
+    return restored.mean(axis=2, keepdims=True).repeat(image.shape[2], axis=2) if monochrome else restored
 
 
-@register("denoise", "brightroom-ensemble",
-          "the same network averaged over 4 rotations and flips: 4x the time, about 0.2 dB more", learned=True)
-def denoise_learned_ensemble(image: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
-    return _run_learned(image, sigma, 4)
+def _register_learned() -> None:
+    """One method per distinct learned method of the model zoo (models differ by channels)."""
+    from ..nn.zoo import models
+
+    for entry in {entry.method: entry for entry in reversed(models("denoise"))}.values():
+        run = partial(_run_blind if entry.blind else _run_learned, entry.method)
+        register("denoise", entry.method, entry.summary, learned=True, blind=entry.blind)(run)
+    register("denoise", "brightroom-ensemble",
+             "the AWGN network averaged over 4 rotations and flips: 4x the time, about 0.2 dB more",
+             learned=True)(partial(_run_learned, "brightroom", orientations=4))
+
+
+_register_learned()

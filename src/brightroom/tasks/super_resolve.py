@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..errors import BrightroomError
+from ..image import check_image
 from ..resize import imresize
 from . import get_method, register
-from .denoise import check_image
 
 SCALES = (2, 3, 4)
 DEFAULT_METHOD = "bicubic"
@@ -52,27 +54,24 @@ def upscale_lanczos(image: np.ndarray, scale: int) -> np.ndarray:
     return imresize(image, scale, kernel="lanczos3")
 
 
-def _learned_upscale(weights_name: str, image: np.ndarray, scale: int, orientations: int = 1) -> np.ndarray:
+def _learned_upscale(method: str, image: np.ndarray, scale: int, orientations: int = 1) -> np.ndarray:
     from ..nn.inference import self_ensemble, upscale_tiled
-    from ..nn.registry import load_shipped
+    from ..nn.zoo import find_model, load_model
 
-    net = load_shipped(weights_name)
+    net = load_model(find_model("sr", method, 3).name)
     if image.shape[2] == 1:  # the networks see RGB: a gray image goes in as three equal channels
-        return _learned_upscale(weights_name, np.repeat(image, 3, axis=2), scale, orientations).mean(axis=2, keepdims=True)
+        return _learned_upscale(method, np.repeat(image, 3, axis=2), scale, orientations).mean(axis=2, keepdims=True)
     return self_ensemble(lambda view: upscale_tiled(net, view, scale), image, orientations)
 
 
-@register("sr", "brightroom", "Brightroom's multi-scale residual network, trained on bicubic degradation", learned=True)
-def upscale_learned(image: np.ndarray, scale: int) -> np.ndarray:
-    return _learned_upscale("sr-classic", image, scale)
+def _register_learned() -> None:
+    """One method per learned upscaler of the model zoo."""
+    from ..nn.zoo import models
+
+    for entry in models("sr"):
+        register("sr", entry.method, entry.summary, learned=True)(partial(_learned_upscale, entry.method))
+    register("sr", "brightroom-ensemble", "the classic network averaged over 4 rotations and flips: 4x the time, "
+             "more detail", learned=True)(partial(_learned_upscale, "brightroom", orientations=4))
 
 
-@register("sr", "brightroom-ensemble",
-          "the classic network averaged over 4 rotations and flips: 4x the time, more detail", learned=True)
-def upscale_learned_ensemble(image: np.ndarray, scale: int) -> np.ndarray:
-    return _learned_upscale("sr-classic", image, scale, orientations=4)
-
-
-@register("sr", "brightroom-real", "the same network trained on a random real-photo degradation chain", learned=True)
-def upscale_learned_real(image: np.ndarray, scale: int) -> np.ndarray:
-    return _learned_upscale("sr-real", image, scale)
+_register_learned()

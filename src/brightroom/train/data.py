@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bench.catalog import image_files
 from ..color import rgb_to_gray
+from ..datasets import image_files
 from ..io import read_image
 
 

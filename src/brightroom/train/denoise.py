@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..datasets import resolve_dataset
 from ..degrade import add_gaussian_noise, poisson_gaussian_std
 from ..metrics import psnr
 from ..nn.inference import run_padded
 from ..nn.registry import build
-from ..bench.catalog import resolve_dataset
 from .data import load_uint8_images, random_patches
 
 

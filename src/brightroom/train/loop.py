@@ -2,7 +2,9 @@
 bf16 autocast where the machine has it, checkpoints that resume exactly, and a JSONL log.
 
 A task supplies three things: the model, ``make_batch(rng, overrides) -> (inputs, target)``
-and ``validate(model) -> PSNR in dB``. A batch may carry a third item, per-sample loss
+and ``validate(model) -> PSNR in dB``. A model may return ``(output, auxiliary loss)`` in
+training (the real-photo denoiser's noise estimator): the loss adds it, times
+``[optim] auxiliary_weight`` (default 1). A batch may carry a third item, per-sample loss
 weights (N,): the loss is then the weighted mean of each sample's L1.
 
 A config may add stages after its main schedule (``[[stage]]`` tables): each is a warm
@@ -17,16 +19,16 @@ import json
 import math
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from ..errors import BrightroomError
-from ..nn.runtime import native_bf16
 from ..nn.registry import load_weights, save_weights
+from ..nn.runtime import native_bf16
 
 MakeBatch = Callable[[np.random.Generator, dict], tuple]  # (model inputs, target[, per-sample weights])
 Validate = Callable[[torch.nn.Module], float]
@@ -216,7 +218,12 @@ def train(
             model.train()
             with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
                 output = model(*inputs)
+            auxiliary = None
+            if isinstance(output, tuple):  # a model with a sub-network of its own to supervise
+                output, auxiliary = output
             loss = weighted_l1(output.float(), target, weights[0].to(device) if weights else None)
+            if auxiliary is not None:
+                loss = loss + float(optim.get("auxiliary_weight", 1.0)) * auxiliary.float()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

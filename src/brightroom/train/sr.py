@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..bench.catalog import resolve_dataset
+from ..datasets import resolve_dataset
 from ..degrade import downsample_bicubic, random_degradation
 from ..metrics import psnr, to_8bit_levels
 from ..nn.inference import to_image, to_tensor

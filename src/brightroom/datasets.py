@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import BrightroomError
-from ..io import READABLE_SUFFIXES
+from .errors import BrightroomError
+from .io import READABLE_SUFFIXES
 
 DATA_ENV = "BRIGHTROOM_DATA"
 

@@ -1,0 +1,395 @@
+"""Everything Brightroom knows about RAW files, in one place: the colour filter array (CFA)
+patterns, unpacking a RAW/DNG file's mosaic and metadata with LibRaw (``read_raw``, for
+Brightroom's own development in ``camera/``), LibRaw's own development (``RawSource``, what
+``read_image`` uses for a RAW), and writing minimal single-image CFA DNG files (``write_dng``)
+that LibRaw reads back. DNG tags follow the DNG 1.4 specification; tifffile writes the TIFF
+structure. Development itself (white balance, demosaicking, colour, tone) is ``camera/``'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import rawpy
+import tifffile
+
+from ..color import XYZ_TO_LINEAR_SRGB
+from ..errors import BrightroomError
+from .files import atomic_write, check_input_file, check_output_path
+from .limits import check_pixel_count, resolve_max_pixels
+
+# As ColorMatrix1, XYZ_TO_LINEAR_SRGB describes a "camera" whose raw RGB is linear sRGB,
+# so a mosaic of linear sRGB develops to itself.
+D65 = 21  # EXIF LightSource code, as used by CalibrationIlluminant1
+
+_DNG_COLOR_MATRIX = {1: 50721, 2: 50722}
+_DNG_ILLUMINANT = {1: 50778, 2: 50779}
+_RATIONAL_DENOMINATOR = 10_000
+
+# DNG / TIFF-EP tag codes.
+_NEW_SUBFILE_TYPE = 254
+_MAKE, _MODEL, _ORIENTATION = 271, 272, 274
+_CFA_REPEAT_PATTERN_DIM, _CFA_PATTERN = 33421, 33422
+_DNG_VERSION, _DNG_BACKWARD_VERSION, _UNIQUE_CAMERA_MODEL = 50706, 50707, 50708
+_CFA_PLANE_COLOR, _CFA_LAYOUT = 50710, 50711
+_BLACK_LEVEL_REPEAT_DIM, _BLACK_LEVEL, _WHITE_LEVEL = 50713, 50714, 50717
+_COLOR_MATRIX_1, _AS_SHOT_NEUTRAL, _CALIBRATION_ILLUMINANT_1 = 50721, 50728, 50778
+_SHORT, _LONG, _BYTE, _RATIONAL, _SRATIONAL = 3, 4, 1, 5, 10
+
+
+CFA_PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
+_CHANNEL = {"R": 0, "G": 1, "B": 2}
+
+
+def check_pattern(pattern: str) -> str:
+    """The pattern in upper case, or a clear error.
+
+    >>> check_pattern("rggb")
+    'RGGB'
+    """
+    name = str(pattern).upper()
+    if name not in CFA_PATTERNS:
+        raise BrightroomError(f"unknown CFA pattern {pattern!r} (known: {', '.join(CFA_PATTERNS)}).")
+    return name
+
+
+def channel_map(pattern: str) -> np.ndarray:
+    """The 2 x 2 channel indices (0 = R, 1 = G, 2 = B) of a pattern.
+
+    >>> channel_map("GRBG").tolist()
+    [[1, 0], [2, 1]]
+    """
+    letters = check_pattern(pattern)
+    return np.array([_CHANNEL[c] for c in letters]).reshape(2, 2)
+
+
+def check_mosaic(mosaic: np.ndarray) -> np.ndarray:
+    """A Bayer mosaic as float32 H x W (at least 4 x 4, finite), or a clear error.
+
+    >>> check_mosaic(np.zeros((4, 6), np.uint16)).dtype
+    dtype('float32')
+    """
+    array = np.asarray(mosaic)
+    if array.ndim != 2:
+        raise BrightroomError(f"a Bayer mosaic must be a 2-D H x W array, not shape {array.shape}.")
+    if min(array.shape) < 4:
+        raise BrightroomError(f"the mosaic is {array.shape[1]}x{array.shape[0]} pixels; at least 4x4 is needed.")
+    if array.dtype.kind not in "uif":
+        raise BrightroomError(f"a Bayer mosaic must hold numbers, not {array.dtype}.")
+    array = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        raise BrightroomError("the mosaic contains NaN or infinite values.")
+    return array
+
+
+@dataclass
+class RawImage:
+    """A Bayer mosaic and the metadata needed to develop it.
+
+    ``mosaic`` is float32 H x W in sensor units; ``black_level`` is a scalar or
+    2 x 2 (one per CFA position, reading order); ``white_level`` the clipping
+    level. ``white_balance`` holds the as-shot RGB gains (green = 1), or None if
+    unknown. ``xyz_to_camera`` is the 3 x 3 colour matrix with DNG ColorMatrix
+    meaning (XYZ under D65 -> camera RGB); None means camera RGB is linear sRGB.
+    ``flip`` is LibRaw's orientation code (0, 3 = 180, 5 = 90 CCW, 6 = 90 CW).
+
+    >>> raw = RawImage(np.full((8, 8), 1000, np.float32), black_level=200, white_level=4000)
+    >>> float(raw.normalized()[0, 0])
+    0.2105...
+    """
+
+    mosaic: np.ndarray
+    cfa_pattern: str = "RGGB"
+    black_level: float | np.ndarray = 0.0
+    white_level: float = 1.0
+    white_balance: tuple[float, float, float] | None = None
+    xyz_to_camera: np.ndarray | None = None
+    flip: int = 0
+
+    def normalized(self) -> np.ndarray:
+        """The mosaic with black at 0 and white at 1 (noise below black is kept, not clipped)."""
+        mosaic = check_mosaic(self.mosaic)
+        black = np.broadcast_to(np.asarray(self.black_level, np.float32), (2, 2))
+        height, width = mosaic.shape
+        black_map = np.tile(black, ((height + 1) // 2, (width + 1) // 2))[:height, :width]
+        span = np.float32(self.white_level) - black_map
+        if (span <= 0).any():
+            raise BrightroomError("the raw white level must be above the black level.")
+        return ((mosaic - black_map) / span).astype(np.float32)
+
+
+def read_raw(path: str | Path, *, max_pixels: int | None = None) -> RawImage:
+    """Unpack a camera RAW or DNG file: the visible Bayer mosaic and its metadata.
+
+    >>> import tempfile, pathlib
+    >>> from brightroom.io import write_dng
+    >>> dng = write_dng(pathlib.Path(tempfile.mkdtemp()) / "a.dng", np.full((32, 32), 900, np.uint16), black_level=100)
+    >>> raw = read_raw(dng); raw.mosaic.shape, raw.cfa_pattern, raw.black_level.tolist()
+    ((32, 32), 'RGGB', [[100.0, 100.0], [100.0, 100.0]])
+    """
+    path = Path(path)
+    check_input_file(path)
+    try:
+        handle = rawpy.imread(str(path))
+    except Exception:
+        raise BrightroomError(
+            f"cannot develop '{path}': it is not a camera RAW file (such as DNG, CR2, NEF or ARW)."
+        ) from None
+    with handle as raw:
+        sizes = raw.sizes
+        check_pixel_count(path, sizes.raw_width, sizes.raw_height, resolve_max_pixels(max_pixels))
+        pattern = _bayer_pattern(path, raw)
+        try:
+            mosaic = np.array(raw.raw_image_visible, dtype=np.float32)
+        except Exception as exc:
+            raise BrightroomError(f"cannot read '{path}': the RAW file is truncated or corrupt.") from exc
+        colors = raw.raw_colors_visible[:2, :2]
+        black = np.array(raw.black_level_per_channel, np.float32)[colors]
+        white = float(raw.white_level)
+        balance = _as_shot_white_balance(raw.camera_whitebalance)
+        xyz_to_camera = _color_matrix(path, raw)
+        flip = int(sizes.flip)
+    if white <= black.max():
+        raise BrightroomError(f"cannot develop '{path}': its white level is not above its black level.")
+    return RawImage(mosaic, pattern, black, white, balance, xyz_to_camera, flip)
+
+
+def with_mosaic(raw: RawImage, mosaic: np.ndarray) -> RawImage:
+    """The same metadata around a new, already normalised mosaic (black 0, white 1)."""
+    return replace(raw, mosaic=mosaic, black_level=0.0, white_level=1.0)
+
+
+def _as_shot_white_balance(multipliers: Sequence[float]) -> tuple[float, float, float] | None:
+    red, green, blue = (float(m) for m in list(multipliers)[:3])
+    if min(red, green, blue) <= 0:
+        return None
+    return red / green, 1.0, blue / green
+
+
+def _bayer_pattern(path: Path, raw: rawpy.RawPy) -> str:
+    pattern = raw.raw_pattern
+    if raw.num_colors != 3 or pattern is None or pattern.shape != (2, 2):
+        raise BrightroomError(f"cannot develop '{path}': only Bayer (2 x 2 colour filter) sensors are supported.")
+    letters = raw.color_desc.decode("ascii", "replace")
+    name = "".join(letters[i] for i in raw.raw_colors_visible[:2, :2].ravel())
+    if name not in ("RGGB", "BGGR", "GRBG", "GBRG"):
+        raise BrightroomError(f"cannot develop '{path}': its colour filter pattern ({name}) is not an RGB Bayer one.")
+    return name
+
+
+def _color_matrix(path: Path, raw: rawpy.RawPy) -> np.ndarray | None:
+    """XYZ -> camera: LibRaw's camera table, else the DNG's ColorMatrix, else LibRaw's own matrix."""
+    from_table = np.asarray(raw.rgb_xyz_matrix, np.float64)[:3]
+    if np.abs(from_table).sum() > 0:
+        return from_table
+    from_dng = _dng_color_matrix(path)
+    if from_dng is not None:
+        return from_dng
+    rgb_from_camera = np.asarray(raw.color_matrix, np.float64)[:3, :3]
+    if np.abs(rgb_from_camera).sum() > 0 and abs(np.linalg.det(rgb_from_camera)) > 1e-9:
+        return np.linalg.inv(rgb_from_camera) @ XYZ_TO_LINEAR_SRGB
+    return None
+
+
+def _dng_color_matrix(path: Path) -> np.ndarray | None:
+    """The DNG ColorMatrix for D65 if there is one, else the last one given."""
+    with contextlib.suppress(Exception), tifffile.TiffFile(path) as tiff:
+        tags = tiff.pages.first.tags
+        chosen = None
+        for index in (1, 2):
+            tag = tags.get(_DNG_COLOR_MATRIX[index])
+            if tag is None:
+                continue
+            values = np.asarray(tag.value, np.float64)
+            matrix = (values[0::2] / values[1::2]).reshape(3, 3) if values.size == 18 else values.reshape(3, 3)
+            illuminant = tags.get(_DNG_ILLUMINANT[index])
+            chosen = matrix
+            if illuminant is not None and int(illuminant.value) == D65:
+                return matrix
+        return chosen
+    return None
+
+
+def write_dng(
+    path: str | Path,
+    bayer: np.ndarray,
+    *,
+    cfa_pattern: str = "RGGB",
+    black_level: int | Sequence[int] = 0,
+    white_level: int = 65535,
+    color_matrix: np.ndarray | None = None,
+    as_shot_neutral: Sequence[float] | None = None,
+    illuminant: int = D65,
+    make: str = "Brightroom",
+    model: str = "Synthetic",
+    overwrite: bool = False,
+) -> Path:
+    """Write an H x W Bayer mosaic (integers 0..65535) as an uncompressed CFA DNG.
+
+    ``cfa_pattern`` names the 2 x 2 filter colours in reading order ('RGGB',
+    'BGGR', 'GRBG', 'GBRG'). ``black_level`` is one value, or four (one per
+    pattern position, reading order). ``color_matrix`` is the DNG ColorMatrix1,
+    3 x 3 XYZ -> camera RGB under ``illuminant`` (an EXIF LightSource code, 21 =
+    D65); the default, XYZ_TO_LINEAR_SRGB, makes camera RGB equal to linear
+    sRGB. ``as_shot_neutral`` is the camera RGB of a white object (3 values; the
+    default (1, 1, 1) means already white-balanced); LibRaw's camera white
+    balance is its reciprocal. Written atomically; an existing file is replaced
+    only with ``overwrite=True``. (LibRaw ignores images under 22 x 22 pixels.)
+
+    >>> import tempfile, pathlib, rawpy
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> mosaic = np.full((32, 32), 1000, np.uint16)
+    >>> dng = write_dng(folder / "flat.dng", mosaic, black_level=64, white_level=4095)
+    >>> with rawpy.imread(str(dng)) as raw:
+    ...     raw.raw_image.shape, raw.white_level, raw.black_level_per_channel
+    ((32, 32), 4095, [64, 64, 64, 64])
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".dng":
+        raise BrightroomError(f"cannot write '{path}': write_dng writes DNG files; name the output '*.dng'.")
+    mosaic = _checked_mosaic(path, bayer)
+    pattern = _checked_pattern(path, cfa_pattern)
+    blacks = _checked_black_levels(path, black_level)
+    white = _checked_int(path, "white_level", white_level, 1, 65535)
+    if max(blacks) >= white:
+        raise BrightroomError(f"cannot write '{path}': black_level must be below white_level ({white}).")
+    matrix = _checked_floats(path, "color_matrix", XYZ_TO_LINEAR_SRGB if color_matrix is None else color_matrix, 9)
+    neutral = _checked_floats(
+        path, "as_shot_neutral", (1.0, 1.0, 1.0) if as_shot_neutral is None else as_shot_neutral, 3
+    )
+    if min(neutral) <= 0:
+        raise BrightroomError(f"cannot write '{path}': as_shot_neutral values must be positive.")
+    illuminant = _checked_int(path, "illuminant", illuminant, 0, 65535)
+    make, model = _ascii(path, "make", make), _ascii(path, "model", model)
+    check_output_path(path, overwrite=overwrite)
+
+    black_repeat = (1, 1) if len(blacks) == 1 else (2, 2)
+    tags = [
+        (_NEW_SUBFILE_TYPE, _LONG, 1, 0, True),  # 0: the main image
+        (_MAKE, "s", 0, make, True),
+        (_MODEL, "s", 0, model, True),
+        (_ORIENTATION, _SHORT, 1, 1, True),
+        (_CFA_REPEAT_PATTERN_DIM, _SHORT, 2, (2, 2), True),
+        (_CFA_PATTERN, _BYTE, 4, pattern, True),
+        (_DNG_VERSION, _BYTE, 4, (1, 4, 0, 0), True),
+        (_DNG_BACKWARD_VERSION, _BYTE, 4, (1, 1, 0, 0), True),
+        (_UNIQUE_CAMERA_MODEL, "s", 0, f"{make} {model}", True),
+        (_CFA_PLANE_COLOR, _BYTE, 3, (0, 1, 2), True),
+        (_CFA_LAYOUT, _SHORT, 1, 1, True),  # rectangular
+        (_BLACK_LEVEL_REPEAT_DIM, _SHORT, 2, black_repeat, True),
+        (_BLACK_LEVEL, _LONG, len(blacks), blacks, True),
+        (_WHITE_LEVEL, _LONG, 1, white, True),
+        (_COLOR_MATRIX_1, _SRATIONAL, 9, _rationals(path, matrix), True),
+        (_AS_SHOT_NEUTRAL, _RATIONAL, 3, _rationals(path, neutral), True),
+        (_CALIBRATION_ILLUMINANT_1, _SHORT, 1, illuminant, True),
+    ]
+    buffer = io.BytesIO()
+    try:
+        tifffile.imwrite(
+            buffer, mosaic, photometric="cfa", extratags=tags, metadata=None, software="Brightroom", byteorder="<"
+        )
+    except Exception as exc:
+        raise BrightroomError(f"cannot write '{path}': the DNG writer failed ({exc}).") from exc
+    atomic_write(path, buffer.getvalue())
+    return path
+
+
+def _checked_mosaic(path: Path, bayer: np.ndarray) -> np.ndarray:
+    mosaic = np.asarray(bayer)
+    if mosaic.ndim != 2 or min(mosaic.shape) < 2:
+        raise BrightroomError(f"cannot write '{path}': bayer must be a 2-D H x W mosaic, not shape {mosaic.shape}.")
+    if mosaic.dtype.kind not in "ui":
+        raise BrightroomError(f"cannot write '{path}': bayer must hold integers 0..65535 (uint16), not {mosaic.dtype}.")
+    if mosaic.size and (mosaic.min() < 0 or mosaic.max() > 65535):
+        raise BrightroomError(f"cannot write '{path}': bayer values must be within 0..65535.")
+    return np.ascontiguousarray(mosaic, dtype=np.uint16)
+
+
+def _checked_pattern(path: Path, cfa_pattern: str) -> tuple[int, ...]:
+    if str(cfa_pattern).upper() not in CFA_PATTERNS:
+        raise BrightroomError(f"cannot write '{path}': cfa_pattern must be one of {', '.join(CFA_PATTERNS)}, "
+                              f"not {cfa_pattern!r}.")
+    return tuple(channel_map(cfa_pattern).ravel().tolist())
+
+
+def _checked_black_levels(path: Path, black_level: int | Sequence[int]) -> tuple[int, ...]:
+    values = (black_level,) if np.ndim(black_level) == 0 else tuple(np.ravel(black_level))
+    if len(values) not in (1, 4):
+        raise BrightroomError(f"cannot write '{path}': black_level must be one value or four (one per CFA position).")
+    return tuple(_checked_int(path, "black_level", v, 0, 65535) for v in values)
+
+
+def _checked_int(path: Path, name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise BrightroomError(
+            f"cannot write '{path}': {name} must be a whole number from {low} to {high}, not {value!r}."
+        )
+    return int(value)
+
+
+def _checked_floats(path: Path, name: str, values, count: int) -> list[float]:
+    try:
+        array = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        array = np.array([])
+    if array.size != count or not np.isfinite(array).all():
+        raise BrightroomError(f"cannot write '{path}': {name} must be {count} finite numbers.")
+    return array.tolist()
+
+
+def _rationals(path: Path, values: list[float]) -> list[int]:
+    """Values as flat (numerator, denominator) pairs, as tifffile takes (S)RATIONAL tags."""
+    flat = []
+    for value in values:
+        numerator = round(value * _RATIONAL_DENOMINATOR)
+        if abs(numerator) >= 2**31:
+            raise BrightroomError(f"cannot write '{path}': the value {value} is too large for a DNG rational.")
+        flat += [numerator, _RATIONAL_DENOMINATOR]
+    return flat
+
+
+def _ascii(path: Path, name: str, text: str) -> str:
+    text = str(text)
+    if not text or not text.isascii():
+        raise BrightroomError(f"cannot write '{path}': {name} must be non-empty ASCII text.")
+    return text
+
+
+# -- LibRaw's own development (what read_image gives for a RAW file) ---------------------------------
+
+_SRGB_GAMMA = (2.4, 12.92)  # LibRaw's (power, toe slope) for the sRGB curve
+
+
+def libraw_open(path: Path, *, strict: bool) -> rawpy.RawPy | None:
+    """Open a RAW file's header with LibRaw; None if LibRaw does not recognise it (with ``strict``,
+    when the bytes said "raw", its failure is raised instead)."""
+    raw = rawpy.RawPy()
+    try:
+        raw.open_file(str(path))
+    except Exception:
+        raw.close()
+        if strict:
+            raise
+        return None
+    return raw
+
+
+def libraw_size(raw: rawpy.RawPy) -> tuple[int, int, int]:
+    """(width, height) of the developed image as LibRaw stores it (its flip is applied on
+    development), and the count of undeveloped sensor pixels, which may be larger."""
+    sizes = raw.sizes
+    width, height = sizes.width, sizes.height
+    if sizes.flip in (5, 6):  # LibRaw's codes for a 90-degree turn
+        width, height = height, width
+    return width, height, sizes.raw_width * sizes.raw_height
+
+
+def libraw_develop(raw: rawpy.RawPy) -> np.ndarray:
+    """LibRaw's development with the camera's white balance: 16-bit sRGB, oriented."""
+    raw.unpack()
+    return raw.postprocess(use_camera_wb=True, output_color=rawpy.ColorSpace.sRGB, output_bps=16, gamma=_SRGB_GAMMA)

@@ -1,0 +1,124 @@
+"""Training the blind real-photo denoiser (``brightroom train real``): clean patches through the
+realistic camera chain of ``brightroom.degrade`` (and, as a minority, plain AWGN, Poisson-Gaussian
+noise in sRGB, black-and-white photos and clean patches), the true noise map as the estimator's target.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..datasets import resolve_dataset
+from ..degrade import (
+    add_gaussian_noise,
+    add_poisson_gaussian_noise,
+    camera_noise,
+    camera_sharpen,
+    jpeg_compress,
+    noise_components,
+)
+from ..metrics import psnr
+from ..nn.registry import build, load_weights
+from .data import load_uint8_images
+from .denoise import split_holdout
+
+# Shares of the patch kinds (the rest of 1 goes to the camera chain in colour).
+MIX = {"chain_gray": 0.08, "awgn": 0.12, "awgn_luma": 0.04, "poisson_gaussian": 0.08, "clean": 0.06}
+_GRID = 8  # the chain runs on a patch this much larger, cropped at a random offset: a random JPEG grid phase
+
+
+def degrade_patch(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One training pair (noisy, target), H x W x 3 float32, from a clean patch ``_GRID`` pixels
+    larger than the result on each side.
+
+    >>> clean = np.random.default_rng(0).random((72, 72, 3)).astype(np.float32)
+    >>> noisy, target = degrade_patch(clean, np.random.default_rng(1))
+    >>> noisy.shape, target.shape
+    ((64, 64, 3), (64, 64, 3))
+    """
+    kind = rng.choice(["chain", *MIX], p=[1 - sum(MIX.values()), *MIX.values()])
+    target = clean
+    if kind in ("chain", "chain_gray"):
+        sharpen = (rng.uniform(0.2, 1.0), rng.uniform(0.7, 1.5)) if rng.random() < 0.3 else None
+        noisy = camera_noise(clean, rng, sharpen=sharpen)
+        if sharpen:
+            target = camera_sharpen(clean, *sharpen)
+        if kind == "chain_gray":
+            noisy, target = (np.repeat(x.mean(axis=2, keepdims=True), 3, axis=2) for x in (noisy, target))
+    elif kind == "awgn":
+        noisy = add_gaussian_noise(clean, rng.uniform(0, 50), rng)
+    elif kind == "awgn_luma":  # noise equal in R, G and B: a phone's processed noise is mostly luminance
+        noisy = clean + (add_gaussian_noise(clean[..., :1] * 0, rng.uniform(0, 30), rng))
+    elif kind == "poisson_gaussian":
+        noisy = add_poisson_gaussian_noise(clean, rng.uniform(0, 0.01), rng.uniform(0, 0.03), rng)
+    else:
+        noisy = jpeg_compress(clean, int(rng.integers(85, 96))) if rng.random() < 0.5 else clean
+    top, left = rng.integers(_GRID, size=2)
+    size = clean.shape[0] - _GRID, clean.shape[1] - _GRID
+    crop = (slice(top, top + size[0]), slice(left, left + size[1]))
+    return noisy[crop].astype(np.float32), target[crop].astype(np.float32)
+
+
+def widen_denoiser(path: str, model: torch.nn.Module) -> None:
+    """Start the real-photo denoiser from the AWGN colour model: the one-channel noise level's
+    first-layer weights are shared by the luminance and colour levels (white noise reads the same
+    in both), every other tensor is copied."""
+    source = load_weights(path).state_dict()
+    head = source["head.weight"]
+    source["head.weight"] = torch.cat([head[:, :-1], head[:, -1:] / 2, head[:, -1:] / 2], dim=1)
+    model.denoiser.load_state_dict(source)
+
+
+def prepare(config: dict):
+    """Model, batch maker and validator for a real-photo config."""
+    model_config = {k: v for k, v in config["model"].items() if k != "architecture"}
+    model = build(config["model"]["architecture"], **model_config)
+    if config["run"].get("init_denoiser"):
+        widen_denoiser(config["run"]["init_denoiser"], model)
+    data = config["data"]
+    images = load_uint8_images(resolve_dataset(data["train"]), 3)
+    train_images, val_images = split_holdout(images, int(data["holdout_every"]))
+    val_rng = np.random.default_rng(1234)
+    val_pairs = []
+    for image in val_images:
+        clean = image.astype(np.float32) / 255.0
+        clean = clean[: clean.shape[0] // 8 * 8, : clean.shape[1] // 8 * 8]
+        padded = np.pad(clean, ((0, _GRID), (0, _GRID), (0, 0)), mode="reflect")
+        noisy, target = degrade_patch_chain(padded, val_rng)
+        val_pairs.append((noisy, target))
+
+    def make_batch(rng: np.random.Generator, overrides: dict):
+        stage_data = {**data, **overrides.get("data", {})}
+        size, count = int(stage_data["patch_size"]), int(stage_data["batch_size"])
+        noisy, target, levels = [], [], []
+        for _ in range(count):
+            image = train_images[rng.integers(len(train_images))]
+            top = rng.integers(image.shape[0] - size - _GRID + 1)
+            left = rng.integers(image.shape[1] - size - _GRID + 1)
+            patch = np.rot90(image[top: top + size + _GRID, left: left + size + _GRID], k=rng.integers(4))
+            patch = (patch[:, ::-1] if rng.integers(2) else patch).astype(np.float32) / 255.0
+            pair = degrade_patch(patch, rng)
+            noisy.append(pair[0])
+            target.append(pair[1])
+            levels.append(noise_components(*pair) / 255.0)
+
+        def tensor(arrays: list[np.ndarray]) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2)))
+
+        return (tensor(noisy), tensor(levels)), tensor(target)
+
+    def validate(net: torch.nn.Module) -> float:
+        scores = []
+        for noisy, clean in val_pairs:
+            x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None]
+            restored = net(x)[0].permute(1, 2, 0).float().numpy()
+            scores.append(psnr(np.clip(restored, 0, 1), clean))
+        return float(np.mean(scores))
+
+    return model, make_batch, validate
+
+
+def degrade_patch_chain(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A validation pair: the colour camera chain only (what real photos carry), no sharpening."""
+    noisy = camera_noise(clean, rng)
+    return noisy[:-_GRID, :-_GRID], clean[:-_GRID, :-_GRID]
