@@ -9,9 +9,10 @@ import torch
 
 from brightroom.cli import main
 from brightroom.nn.registry import load_weights, read_metadata
+from brightroom.nn.zoo import get_model
 from brightroom.train.config import load_config
 from brightroom.train.denoise import level_weights, noisy_batch, prepare
-from brightroom.train.loop import cosine_lr
+from brightroom.train.loop import cosine_lr, output_path
 
 
 def _config(tmp_path: Path, data: Path) -> Path:
@@ -67,6 +68,17 @@ def test_train_checkpoints_resumes_and_exports(tmp_path, image_folder):
     assert out.shape == (1, 3, 16, 16)
 
 
+def test_resume_without_a_checkpoint_continues_from_the_shipped_weights(tmp_path, image_folder, capsys):
+    config = _config(tmp_path, image_folder)
+    assert main(["train", "denoise", "--config", str(config), "--max-steps", "2"]) == 0
+    (tmp_path / "ckpt.pt").unlink()  # checkpoints stay on the machine that trained
+    assert main(["train", "denoise", "--config", str(config), "--resume"]) == 0
+    assert "resumed from the weights in" in capsys.readouterr().err
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert read_metadata(tmp_path / "tiny.safetensors")["steps"] == "4"
+
+
 def test_resume_without_checkpoint_and_wrong_task_are_errors(tmp_path, image_folder, capsys):
     config = _config(tmp_path, image_folder)
     assert main(["train", "denoise", "--config", str(config), "--resume"]) == 2
@@ -79,7 +91,7 @@ def test_resume_without_checkpoint_and_wrong_task_are_errors(tmp_path, image_fol
 def test_shipped_configs_load():
     for name in ("denoise-color", "denoise-gray"):
         config = load_config(name)
-        assert config["noise"]["sigma_max"] == 75 and config["run"]["output"].endswith(f"{name}.safetensors")
+        assert config["noise"]["sigma_max"] == 75 and output_path(config) == get_model(name).weights
 
 
 def test_noisy_batch_gives_matching_sigma_maps():

@@ -9,7 +9,8 @@
 """
 
 from ..pipeline import RECIPE_HELP, Recipe, parse_recipe
-from .runner import ENGINES, BatchSummary, FileOutcome, plan_batch, process_file, run_batch
+from .runner import ENGINES, BatchSummary, plan_batch, run_batch
+from .worker import FileOutcome, process_file
 
 __all__ = [
     "ENGINES",

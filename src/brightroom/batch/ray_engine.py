@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from ..errors import BrightroomError
 from ..pipeline import Recipe
-from .runner import process_file
+from .worker import process_file
 
 # One photo per block keeps the progress bar moving and the work evenly spread,
 # up to this many blocks (beyond it, blocks hold several photos).

@@ -1,5 +1,6 @@
 """Unprocessing (Brooks et al., "Unprocessing Images for Learned Raw Denoising", CVPR 2019):
-turn an sRGB photo into the linear Bayer RAW a camera could have recorded.
+turn an sRGB photo into the linear Bayer RAW a camera could have recorded, and the realistic
+camera noise chain built on it (``camera_noise``: what the real-photo model trains on).
 
 Each stage of :func:`brightroom.camera.develop` is inverted in reverse order:
 global tone curve -> sRGB encoding -> colour matrix -> exposure -> white balance
@@ -13,16 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from ..color import XYZ_TO_LINEAR_SRGB, srgb_to_linear
-from ..degrade import add_poisson_gaussian_noise
+from ..color import XYZ_TO_LINEAR_SRGB, linear_to_srgb, srgb_to_linear
+from ..degrade import add_poisson_gaussian_noise, jpeg_compress
 from ..errors import BrightroomError
 from ..image import check_image
-from ..io.raw import RawImage, check_pattern, write_dng
+from ..io.raw import CFA_PATTERNS, RawImage, check_pattern, write_dng
 from .bayer import mosaic_image
+from .demosaic import demosaic
 from .raw import DEFAULT_TONE_CURVE, camera_to_srgb_matrix
-from .tone import inverse_tone_curve
+from .tone import inverse_tone_curve, tone_curve
 
 # A real DSLR's D65 colour matrix (XYZ -> camera, DNG ColorMatrix2 of the Canon EOS 5D
 # Mark III as published by Adobe's DNG Converter and listed in dcraw).
@@ -132,3 +135,97 @@ def unprocess_to_dng(path: str | Path, image: np.ndarray, *, overwrite: bool = F
     """
     return write_raw_dng(path, unprocess(image, **options), overwrite=overwrite)
 
+
+# -- the realistic camera noise chain, for training on real photos -------------------------------
+# Sensor noise on the [0, 1] raw scale, variance = shot * x + read**2. Shot levels span a phone or
+# camera from base ISO (about 1e-4) to ISO 12800-like (about 1.2e-2, Brooks et al.); the read level follows the shot
+# level as in Brooks et al. (2019): log(read variance) = 2.18 log(shot) + 1.2 + N(0, 0.26).
+SHOT_RANGE = (1e-4, 1.2e-2)
+CHAIN_JPEG_QUALITY = (50, 95)
+
+
+def sensor_read_noise(shot: float, rng: np.random.Generator | None = None) -> float:
+    """The read noise (standard deviation, [0, 1] scale) that goes with a shot level; random
+    spread around the camera line when ``rng`` is given.
+
+    >>> round(sensor_read_noise(1e-3), 5)
+    0.00098
+    """
+    spread = 0.0 if rng is None else rng.normal(0.0, 0.26)
+    return float(np.sqrt(np.exp(2.18 * np.log(shot) + 1.2 + spread)))
+
+
+def camera_noise(clean: np.ndarray, rng: np.random.Generator, *, shot: float | None = None,
+                 jpeg_quality: int | None | str = "random", in_camera: bool = True,
+                 sharpen: tuple[float, float] | None = None) -> np.ndarray:
+    """Clean sRGB (H x W x 3 in [0, 1]) as a camera would have recorded it in low light: unprocessed
+    to linear camera RGB and a Bayer mosaic, sensor noise (Poisson-Gaussian), demosaicked, white
+    balance, colour matrix, sRGB and tone curve (the noise is the difference that development makes
+    between the noisy and the clean mosaic), optional in-camera chroma denoising and sharpening,
+    and a JPEG at quality 50-95 (4:2:0). Random white balance, colour matrix, tone curve, CFA phase
+    and demosaicking; ``shot`` None draws a level from :data:`SHOT_RANGE` (log-uniform);
+    ``jpeg_quality`` None skips the JPEG; ``sharpen`` (amount, radius) applies
+    :func:`camera_sharpen` before the JPEG (apply it to the clean target too). The result is
+    clipped to [0, 1], the same size.
+
+    >>> flat = np.full((64, 64, 3), 0.5, np.float32)
+    >>> noisy = camera_noise(flat, np.random.default_rng(0), shot=0.001, jpeg_quality=None, in_camera=False)
+    >>> bool(0.01 < noisy.std() < 0.2), noisy.shape
+    (True, (64, 64, 3))
+    """
+
+    rgb = np.clip(np.asarray(clean, np.float32), 0.0, 1.0)
+    if shot is None:
+        shot = float(np.exp(rng.uniform(*np.log(SHOT_RANGE))))
+    read = sensor_read_noise(shot, rng)
+    # a random camera: the example DSLR's matrix blended towards sRGB, random daylight gains
+    blend = rng.uniform(0.0, 1.0)
+    xyz_to_camera = blend * EXAMPLE_XYZ_TO_CAMERA + (1 - blend) * np.linalg.inv(XYZ_TO_LINEAR_SRGB)
+    to_srgb = camera_to_srgb_matrix(xyz_to_camera).astype(np.float32)
+    gains = np.array([rng.uniform(1.6, 2.4), 1.0, rng.uniform(1.3, 2.0)], np.float32)
+    tone = rng.uniform(0.0, 1.0)
+    pattern = CFA_PATTERNS[rng.integers(len(CFA_PATTERNS))]
+
+    linear = srgb_to_linear(inverse_tone_curve(rgb, tone))
+    camera = (linear @ np.linalg.inv(to_srgb).T) / gains
+    clean_mosaic = mosaic_image(np.clip(camera, 0.0, 1.0), pattern)
+    noisy_mosaic = np.clip(add_poisson_gaussian_noise(clean_mosaic, shot, read, rng), 0.0, 1.0)
+    method = "mhc" if rng.random() < 0.6 else "bilinear"
+
+    def develop(mosaic: np.ndarray) -> np.ndarray:
+        linear = np.clip((demosaic(mosaic, pattern, method=method) * gains) @ to_srgb.T, 0.0, 1.0)
+        return tone_curve(linear_to_srgb(linear), tone)
+
+    # The noise is what the development of the noisy mosaic adds to that of the clean one: spatially
+    # correlated and signal-dependent as a camera's, without the demosaicking errors of the content
+    # (the training images were downsampled; a sensor's optics blur finer detail than that).
+    noisy = rgb + (develop(noisy_mosaic) - develop(clean_mosaic))
+    if in_camera and rng.random() < 0.4:
+        noisy = _chroma_smooth(noisy, rng.uniform(0.5, 2.0))
+    if sharpen is not None:
+        noisy = camera_sharpen(noisy, *sharpen)
+    quality = int(rng.integers(CHAIN_JPEG_QUALITY[0], CHAIN_JPEG_QUALITY[1] + 1)) if jpeg_quality == "random" \
+        else jpeg_quality
+    if quality is not None:
+        noisy = jpeg_compress(noisy, quality)
+    return np.clip(noisy, 0.0, 1.0).astype(np.float32)
+
+
+def camera_sharpen(image: np.ndarray, amount: float, radius: float) -> np.ndarray:
+    """In-camera unsharp masking of the luminance: ``amount`` of the detail under a Gaussian of ``radius``.
+
+    >>> flat = np.full((16, 16, 3), 0.5, np.float32)
+    >>> bool(np.allclose(camera_sharpen(flat, 1.0, 1.0), flat))
+    True
+    """
+    image = np.asarray(image, np.float32)
+    luma = image.mean(axis=2, keepdims=True)
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), radius, borderType=cv2.BORDER_REFLECT).reshape(luma.shape)
+    return np.clip(image + amount * detail, 0.0, 1.0).astype(np.float32)
+
+
+def _chroma_smooth(image: np.ndarray, radius: float) -> np.ndarray:
+    """What a camera's noise reduction does first: blur the colour-difference signal, keep the luminance."""
+    luma = image.mean(axis=2, keepdims=True)
+    chroma = cv2.GaussianBlur(image - luma, (0, 0), radius, borderType=cv2.BORDER_REFLECT)
+    return np.clip(luma + chroma, 0.0, 1.0).astype(np.float32)

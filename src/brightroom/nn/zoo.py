@@ -134,6 +134,15 @@ def upscale_kinds() -> dict[str, ModelEntry]:
     return {entry.kind: entry for entry in models("sr") if entry.kind}
 
 
+def weights_path(name_or_path: str | Path) -> Path:
+    """A zoo model's weights file by name, or any path given as it is.
+
+    >>> weights_path("sr-real").name, str(weights_path("my/own.safetensors"))
+    ('sr-real.safetensors', 'my/own.safetensors')
+    """
+    return MODELS[name_or_path].weights if name_or_path in MODELS else Path(name_or_path)
+
+
 _LOADED: dict[str, torch.nn.Module] = {}
 
 

@@ -4,7 +4,10 @@ bf16 autocast where the machine has it, checkpoints that resume exactly, and a J
 A task supplies three things: the model, ``make_batch(rng, overrides) -> (inputs, target)``
 and ``validate(model) -> PSNR in dB``. A model may return ``(output, auxiliary loss)`` in
 training (the real-photo denoiser's noise estimator): the loss adds it, times
-``[optim] auxiliary_weight`` (default 1). A batch may carry a third item, per-sample loss
+``[optim] auxiliary_weight`` (default 1).
+
+Checkpoints (``[run] checkpoint``) stay on the machine that trains and are never committed;
+``--resume`` continues from one where it is there, else from the shipped weights. A batch may carry a third item, per-sample loss
 weights (N,): the loss is then the weighted mean of each sample's L1.
 
 A config may add stages after its main schedule (``[[stage]]`` tables): each is a warm
@@ -27,8 +30,9 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import BrightroomError
-from ..nn.registry import load_weights, save_weights
+from ..nn.registry import load_weights, read_metadata, save_weights
 from ..nn.runtime import native_bf16
+from ..nn.zoo import weights_path
 
 MakeBatch = Callable[[np.random.Generator, dict], tuple]  # (model inputs, target[, per-sample weights])
 Validate = Callable[[torch.nn.Module], float]
@@ -96,8 +100,19 @@ def weighted_l1(output: torch.Tensor, target: torch.Tensor, weights: torch.Tenso
     return (per_sample * weights).sum() / weights.sum()
 
 
+def output_path(config: dict) -> Path:
+    """Where a run writes its weights: ``[run] output``, else the zoo's file for the config's name.
+
+    >>> output_path({"name": "denoise-gray", "run": {}}).name
+    'denoise-gray.safetensors'
+    """
+    if config["run"].get("output"):
+        return Path(config["run"]["output"])
+    return weights_path(config.get("name", ""))
+
+
 def _compact_optimizer_state(state: dict) -> dict:
-    """Adam's moments in bfloat16: halves the checkpoint, which the repo carries between sessions.
+    """Adam's moments in bfloat16: halves the checkpoint.
 
     ``state_dict()`` shares the live per-parameter dicts, so new ones are built.
     """
@@ -148,9 +163,8 @@ def train(
     torch.manual_seed(int(run.get("seed", 0)))
     step, elapsed = 0, 0.0
 
-    if resume:
-        if not checkpoint_path.is_file():
-            raise BrightroomError(f"cannot resume: no checkpoint at '{checkpoint_path}'.")
+    weights_file = output_path(config)
+    if resume and checkpoint_path.is_file():
         saved = torch.load(checkpoint_path, map_location=device, weights_only=False)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(_expand_optimizer_state(saved["optimizer"]))
@@ -158,10 +172,21 @@ def train(
         torch.set_rng_state(saved["torch_rng"])
         step, elapsed = saved["step"], saved["elapsed"]
         progress(f"resumed from {checkpoint_path} at step {step}")
+    elif resume:
+        # Checkpoints stay on the machine that trained; elsewhere a run continues from the shipped
+        # weights, whose metadata holds the step and time reached. Adam's moments start afresh.
+        if not weights_file.is_file():
+            raise BrightroomError(f"cannot resume: no checkpoint at '{checkpoint_path}' and no weights at "
+                                  f"'{weights_file}'.")
+        model.load_state_dict(load_weights(weights_file).state_dict())
+        record = read_metadata(weights_file)
+        step, elapsed = int(record.get("steps", 0)), float(record.get("train_seconds", 0))
+        rng = np.random.default_rng([int(run.get("seed", 0)), step])  # not the batches already seen
+        progress(f"resumed from the weights in {weights_file} at step {step} (the optimizer's state restarts)")
     elif run.get("init_weights"):
         # Fine-tuning: start from another trained model's weights, or from a part of them (a network
         # with fewer residual blocks takes the first ones of each stage).
-        source = load_weights(run["init_weights"]).state_dict()
+        source = load_weights(weights_path(run["init_weights"])).state_dict()
         target = model.state_dict()
         unmatched = [k for k, v in target.items() if k not in source or source[k].shape != v.shape]
         if unmatched:
@@ -194,9 +219,8 @@ def train(
         extra = {"steps": str(step), "train_seconds": f"{elapsed:.0f}", "name": config.get("name", "")}
         if val_psnr is not None:
             extra["validation_psnr"] = f"{val_psnr:.3f}"
-        output = Path(run["output"])
-        output.parent.mkdir(parents=True, exist_ok=True)
-        save_weights(model, output, config["model"]["architecture"], model_config, extra)
+        weights_file.parent.mkdir(parents=True, exist_ok=True)
+        save_weights(model, weights_file, config["model"]["architecture"], model_config, extra)
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     stop_at = total_steps if max_steps is None else min(total_steps, step + max_steps)

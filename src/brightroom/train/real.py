@@ -1,5 +1,5 @@
 """Training the blind real-photo denoiser (``brightroom train real``): clean patches through the
-realistic camera chain of ``brightroom.degrade`` (and, as a minority, plain AWGN, Poisson-Gaussian
+realistic camera chain of ``brightroom.camera.unprocess`` (and, as a minority, plain AWGN, Poisson-Gaussian
 noise in sRGB, black-and-white photos and clean patches), the true noise map as the estimator's target.
 """
 
@@ -8,17 +8,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..camera.unprocess import camera_noise, camera_sharpen
 from ..datasets import resolve_dataset
-from ..degrade import (
-    add_gaussian_noise,
-    add_poisson_gaussian_noise,
-    camera_noise,
-    camera_sharpen,
-    jpeg_compress,
-    noise_components,
-)
+from ..degrade import add_gaussian_noise, add_poisson_gaussian_noise, jpeg_compress, noise_components
 from ..metrics import psnr
 from ..nn.registry import build, load_weights
+from ..nn.zoo import weights_path
 from .data import load_uint8_images
 from .denoise import split_holdout
 
@@ -59,11 +54,11 @@ def degrade_patch(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
     return noisy[crop].astype(np.float32), target[crop].astype(np.float32)
 
 
-def widen_denoiser(path: str, model: torch.nn.Module) -> None:
+def widen_denoiser(source_model: str, model: torch.nn.Module) -> None:
     """Start the real-photo denoiser from the AWGN colour model: the one-channel noise level's
     first-layer weights are shared by the luminance and colour levels (white noise reads the same
     in both), every other tensor is copied."""
-    source = load_weights(path).state_dict()
+    source = load_weights(weights_path(source_model)).state_dict()
     head = source["head.weight"]
     source["head.weight"] = torch.cat([head[:, :-1], head[:, -1:] / 2, head[:, -1:] / 2], dim=1)
     model.denoiser.load_state_dict(source)
