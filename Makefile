@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_OUT := demo-output
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo test test-fast lint install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ demo: install
 
 test: install-test
 	$(BIN)/python -m pytest
+
+# Under a minute: leaves out whole-image networks, subprocesses, training runs, the browser and the datasets.
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not slow and not browser and not datasets"
+
+lint: install-test
+	$(BIN)/ruff check src tests scripts conftest.py
 
 # Regenerates every table of BENCHMARKS.md on this machine (about an hour on 2 cores).
 BENCH := $(BIN)/brightroom bench --report BENCHMARKS.md --quiet

@@ -48,3 +48,28 @@ def precision(monkeypatch):
     yield use
     monkeypatch.delenv("BRIGHTROOM_PRECISION", raising=False)
     inference_precision.cache_clear()
+
+
+# Markers for `make test-fast` (pytest -m "not slow and not browser and not datasets"); `make test` runs all.
+_SLOW_MODULES = {"test_train.py", "test_serve_load.py", "test_real.py", "test_learned_denoise.py", "test_learned_sr.py"}
+_SLOW_TESTS = {
+    "test_denoise_rows_have_the_protocol_fields", "test_the_ray_engine_on_a_local_two_cpu_ray",
+    "test_every_method_sees_the_same_noisy_input", "test_limits_cap_images_overall_and_per_method",
+    "test_upscale_with_own_weights_through_spandrel", "test_upscale_with_own_weights_errors_clearly",
+    "test_burst_benchmark_rows", "test_speed_run_reports_time_size_and_peak_memory",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    import inspect
+
+    for item in items:
+        module = item.path.name
+        if module == "test_browser.py":
+            item.add_marker(pytest.mark.browser)
+        if module in _SLOW_MODULES or getattr(item, "originalname", item.name) in _SLOW_TESTS \
+                or "CBSD68" in getattr(item, "name", ""):
+            item.add_marker(pytest.mark.slow)
+        function = getattr(item, "function", None)
+        if function is not None and any(word in inspect.getsource(function) for word in ("shared_set(", "CBSD68")):
+            item.add_marker(pytest.mark.datasets)

@@ -228,6 +228,13 @@ def cmd_bench(args) -> None:
         return
     if not args.datasets:
         raise BrightroomError("--datasets is needed (or --megapixels for a speed run).")
+    if args.task == "real":
+        from .bench.real import DEFAULT_METHODS, run_real_benchmark
+
+        methods = _parse_list(args.methods, str, "methods") if args.methods else DEFAULT_METHODS
+        _report(args, run_real_benchmark(_parse_list(args.datasets, str, "datasets"), methods, limit=args.limit,
+                                         show_progress=not args.quiet))
+        return
     if args.task == "burst":
         from .bench.burst import run_burst_benchmark
 
@@ -380,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("models", cmd_models, "list the shipped model weights and their training record")
 
     bench = add("bench", cmd_bench, "benchmark methods on standard datasets with the literature's protocol")
-    bench.add_argument("--task", choices=["denoise", "sr", "burst"], required=True)
+    bench.add_argument("--task", choices=["denoise", "sr", "burst", "real"], required=True,
+                       help="real: folders of NAME_real / NAME_mean pairs (real camera noise), every method blind")
     bench.add_argument("--datasets", help="comma-separated set names or folders")
     bench.add_argument("--megapixels", help="instead of datasets: time one call on synthetic photos of these sizes "
                                             "(output MP), with peak memory, each in a fresh process")

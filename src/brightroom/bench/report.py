@@ -46,6 +46,10 @@ def markdown_table(rows: list[dict]) -> str:
         from .burst import markdown_burst_table
 
         return markdown_burst_table(rows)
+    if rows[0]["task"] == "real":
+        from .real import markdown_real_table
+
+        return markdown_real_table(rows)
     if rows[0]["task"].endswith("-speed"):
         from .speed import markdown_speed_table
 

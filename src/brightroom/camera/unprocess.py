@@ -142,6 +142,7 @@ def unprocess_to_dng(path: str | Path, image: np.ndarray, *, overwrite: bool = F
 # level as in Brooks et al. (2019): log(read variance) = 2.18 log(shot) + 1.2 + N(0, 0.26).
 SHOT_RANGE = (1e-4, 1.2e-2)
 CHAIN_JPEG_QUALITY = (50, 95)
+CHAIN_JPEG_SHARE = 0.85  # the rest stay uncompressed (PNG, TIFF or HEIC exports)
 
 
 def sensor_read_noise(shot: float, rng: np.random.Generator | None = None) -> float:
@@ -157,16 +158,18 @@ def sensor_read_noise(shot: float, rng: np.random.Generator | None = None) -> fl
 
 def camera_noise(clean: np.ndarray, rng: np.random.Generator, *, shot: float | None = None,
                  jpeg_quality: int | None | str = "random", in_camera: bool = True,
-                 sharpen: tuple[float, float] | None = None) -> np.ndarray:
+                 sharpen: tuple[float, float] | None = None,
+                 with_sensor_image: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Clean sRGB (H x W x 3 in [0, 1]) as a camera would have recorded it in low light: unprocessed
     to linear camera RGB and a Bayer mosaic, sensor noise (Poisson-Gaussian), demosaicked, white
     balance, colour matrix, sRGB and tone curve (the noise is the difference that development makes
     between the noisy and the clean mosaic), optional in-camera chroma denoising and sharpening,
-    and a JPEG at quality 50-95 (4:2:0). Random white balance, colour matrix, tone curve, CFA phase
-    and demosaicking; ``shot`` None draws a level from :data:`SHOT_RANGE` (log-uniform);
-    ``jpeg_quality`` None skips the JPEG; ``sharpen`` (amount, radius) applies
+    and, for most, a JPEG at quality 50-95 (4:2:0). Random white balance, colour matrix, tone curve,
+    CFA phase and demosaicking; ``shot`` None draws a level from :data:`SHOT_RANGE` (log-uniform);
+    ``jpeg_quality`` None skips the JPEG, a number forces it; ``sharpen`` (amount, radius) applies
     :func:`camera_sharpen` before the JPEG (apply it to the clean target too). The result is
-    clipped to [0, 1], the same size.
+    clipped to [0, 1], the same size; ``with_sensor_image`` also returns the image before the
+    JPEG, whose difference from the clean one is the noise alone (the JPEG's loss is not noise).
 
     >>> flat = np.full((64, 64, 3), 0.5, np.float32)
     >>> noisy = camera_noise(flat, np.random.default_rng(0), shot=0.001, jpeg_quality=None, in_camera=False)
@@ -199,16 +202,18 @@ def camera_noise(clean: np.ndarray, rng: np.random.Generator, *, shot: float | N
     # The noise is what the development of the noisy mosaic adds to that of the clean one: spatially
     # correlated and signal-dependent as a camera's, without the demosaicking errors of the content
     # (the training images were downsampled; a sensor's optics blur finer detail than that).
-    noisy = rgb + (develop(noisy_mosaic) - develop(clean_mosaic))
-    if in_camera and rng.random() < 0.4:
-        noisy = _chroma_smooth(noisy, rng.uniform(0.5, 2.0))
+    noise = develop(noisy_mosaic) - develop(clean_mosaic)
+    if in_camera and rng.random() < 0.4:  # a camera's noise reduction smooths the colour noise first
+        noise = _smooth_chroma(noise, rng.uniform(0.5, 2.0))
+    before_jpeg = np.clip(rgb + noise, 0.0, 1.0)
     if sharpen is not None:
-        noisy = camera_sharpen(noisy, *sharpen)
-    quality = int(rng.integers(CHAIN_JPEG_QUALITY[0], CHAIN_JPEG_QUALITY[1] + 1)) if jpeg_quality == "random" \
-        else jpeg_quality
-    if quality is not None:
-        noisy = jpeg_compress(noisy, quality)
-    return np.clip(noisy, 0.0, 1.0).astype(np.float32)
+        before_jpeg = camera_sharpen(before_jpeg, *sharpen)
+    if jpeg_quality == "random":
+        jpeg_quality = int(rng.integers(CHAIN_JPEG_QUALITY[0], CHAIN_JPEG_QUALITY[1] + 1)) \
+            if rng.random() < CHAIN_JPEG_SHARE else None
+    noisy = before_jpeg if jpeg_quality is None else jpeg_compress(before_jpeg, jpeg_quality)
+    noisy = noisy.astype(np.float32)
+    return (noisy, before_jpeg.astype(np.float32)) if with_sensor_image else noisy
 
 
 def camera_sharpen(image: np.ndarray, amount: float, radius: float) -> np.ndarray:
@@ -224,8 +229,8 @@ def camera_sharpen(image: np.ndarray, amount: float, radius: float) -> np.ndarra
     return np.clip(image + amount * detail, 0.0, 1.0).astype(np.float32)
 
 
-def _chroma_smooth(image: np.ndarray, radius: float) -> np.ndarray:
-    """What a camera's noise reduction does first: blur the colour-difference signal, keep the luminance."""
-    luma = image.mean(axis=2, keepdims=True)
-    chroma = cv2.GaussianBlur(image - luma, (0, 0), radius, borderType=cv2.BORDER_REFLECT)
-    return np.clip(luma + chroma, 0.0, 1.0).astype(np.float32)
+def _smooth_chroma(noise: np.ndarray, radius: float) -> np.ndarray:
+    """Blur the colour-difference part of a noise field, keep its luminance."""
+    luma = noise.mean(axis=2, keepdims=True)
+    chroma = cv2.GaussianBlur(noise - luma, (0, 0), radius, borderType=cv2.BORDER_REFLECT)
+    return (luma + chroma).astype(np.float32)

@@ -30,6 +30,7 @@ from ..errors import BrightroomError
 from ..io.formats import FORMATS
 from ..pipeline import ENHANCE_MODES, Recipe, default_methods
 from ..tasks import methods, task_names
+from ..tasks.denoise import Strength
 from .jobs import DONE, FAILED, OUTPUT_FORMATS, QUEUED, Job, JobManager, ServiceError, format_bytes
 from .settings import Settings
 
@@ -71,6 +72,10 @@ def read_options(
     upscale: Annotated[str, Form(description="1 (none), 2, 3 or 4")] = "1",
     upscale_method: Annotated[str, Form(description="super-resolution method (GET /v1/methods); "
                                                     "empty for the best shipped")] = "",
+    strength: Annotated[str, Form(description="the real-photo model's strength: 0 (untouched) to 4, 1 follows its "
+                                              "own noise estimate; empty for 1")] = "",
+    luma_strength: Annotated[str, Form(description="luminance noise, times strength (0-4); empty for 1")] = "",
+    color_strength: Annotated[str, Form(description="colour noise, times strength (0-4); empty for 1")] = "",
     develop_raw: Annotated[str, Form(description="develop a RAW upload (true/false); false refuses RAW files")] = "true",
     format: Annotated[str, Form(description="output format: " + ", ".join(OUTPUT_FORMATS) +
                                             "; 'auto' keeps PNG, JPEG and WebP, else PNG")] = "auto",
@@ -79,8 +84,11 @@ def read_options(
     try:
         sigma_value = None if sigma.strip().lower() in ("", "auto") else sigma.strip()
         scale = None if upscale.strip().lower() in ("", "1", "none", "off") else upscale.strip()
+        given = {key: value.strip() for key, value in
+                 (("overall", strength), ("luma", luma_strength), ("color", color_strength)) if value.strip()}
         recipe = Recipe(enhance=enhance.strip().lower(), sigma=sigma_value, method=method.strip() or None,
-                        upscale=scale, upscale_method=upscale_method.strip() or None)
+                        upscale=scale, upscale_method=upscale_method.strip() or None,
+                        strength=Strength(**given) if given else None)
     except BrightroomError as error:
         raise ServiceError(400, str(error)) from None
     if format.strip().lower() not in OUTPUT_FORMATS:
@@ -139,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/v1/methods", summary="The tasks and their methods, from the registry")
     def list_methods() -> dict:
         tasks = {
-            task: [{"name": name, "summary": method.summary, "learned": method.learned}
+            task: [{"name": name, "summary": method.summary, "learned": method.learned, "blind": method.blind}
                    for name, method in sorted(methods(task).items())]
             for task in task_names()
         }

@@ -103,8 +103,8 @@ def weighted_l1(output: torch.Tensor, target: torch.Tensor, weights: torch.Tenso
 def output_path(config: dict) -> Path:
     """Where a run writes its weights: ``[run] output``, else the zoo's file for the config's name.
 
-    >>> output_path({"name": "denoise-gray", "run": {}}).name
-    'denoise-gray.safetensors'
+    >>> output_path({"name": "denoise-gray", "run": {}}).stem
+    'denoise-gray'
     """
     if config["run"].get("output"):
         return Path(config["run"]["output"])

@@ -18,40 +18,44 @@ from .data import load_uint8_images
 from .denoise import split_holdout
 
 # Shares of the patch kinds (the rest of 1 goes to the camera chain in colour).
-MIX = {"chain_gray": 0.08, "awgn": 0.12, "awgn_luma": 0.04, "poisson_gaussian": 0.08, "clean": 0.06}
+MIX = {"chain_gray": 0.08, "awgn": 0.12, "awgn_luma": 0.05, "poisson_gaussian": 0.08, "clean": 0.10}
 _GRID = 8  # the chain runs on a patch this much larger, cropped at a random offset: a random JPEG grid phase
 
 
-def degrade_patch(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One training pair (noisy, target), H x W x 3 float32, from a clean patch ``_GRID`` pixels
-    larger than the result on each side.
+def degrade_patch(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One training example (noisy, target, noise levels): H x W x 3 float32 images and the H x W x 2
+    luminance and colour noise levels on the [0, 1] scale, from a clean patch ``_GRID`` pixels larger
+    than the result on each side. The levels measure the noise alone: a JPEG's loss is restored
+    towards the target but is not noise, so a clean JPEG reads as clean.
 
     >>> clean = np.random.default_rng(0).random((72, 72, 3)).astype(np.float32)
-    >>> noisy, target = degrade_patch(clean, np.random.default_rng(1))
-    >>> noisy.shape, target.shape
-    ((64, 64, 3), (64, 64, 3))
+    >>> [x.shape for x in degrade_patch(clean, np.random.default_rng(1))]
+    [(64, 64, 3), (64, 64, 3), (64, 64, 2)]
     """
     kind = rng.choice(["chain", *MIX], p=[1 - sum(MIX.values()), *MIX.values()])
     target = clean
     if kind in ("chain", "chain_gray"):
         sharpen = (rng.uniform(0.2, 1.0), rng.uniform(0.7, 1.5)) if rng.random() < 0.3 else None
-        noisy = camera_noise(clean, rng, sharpen=sharpen)
+        noisy, sensor = camera_noise(clean, rng, sharpen=sharpen, with_sensor_image=True)
         if sharpen:
             target = camera_sharpen(clean, *sharpen)
         if kind == "chain_gray":
-            noisy, target = (np.repeat(x.mean(axis=2, keepdims=True), 3, axis=2) for x in (noisy, target))
+            noisy, sensor, target = (np.repeat(x.mean(axis=2, keepdims=True), 3, axis=2)
+                                     for x in (noisy, sensor, target))
     elif kind == "awgn":
-        noisy = add_gaussian_noise(clean, rng.uniform(0, 50), rng)
+        noisy = sensor = add_gaussian_noise(clean, rng.uniform(0, 50), rng)
     elif kind == "awgn_luma":  # noise equal in R, G and B: a phone's processed noise is mostly luminance
-        noisy = clean + (add_gaussian_noise(clean[..., :1] * 0, rng.uniform(0, 30), rng))
+        noisy = sensor = clean + add_gaussian_noise(clean[..., :1] * 0, rng.uniform(0, 30), rng)
     elif kind == "poisson_gaussian":
-        noisy = add_poisson_gaussian_noise(clean, rng.uniform(0, 0.01), rng.uniform(0, 0.03), rng)
+        noisy = sensor = add_poisson_gaussian_noise(clean, rng.uniform(0, 0.01), rng.uniform(0, 0.03), rng)
     else:
-        noisy = jpeg_compress(clean, int(rng.integers(85, 96))) if rng.random() < 0.5 else clean
+        sensor = clean
+        noisy = jpeg_compress(clean, int(rng.integers(50, 96))) if rng.random() < 0.5 else clean
     top, left = rng.integers(_GRID, size=2)
     size = clean.shape[0] - _GRID, clean.shape[1] - _GRID
     crop = (slice(top, top + size[0]), slice(left, left + size[1]))
-    return noisy[crop].astype(np.float32), target[crop].astype(np.float32)
+    levels = noise_components(sensor[crop], target[crop]) / 255.0
+    return noisy[crop].astype(np.float32), target[crop].astype(np.float32), levels
 
 
 def widen_denoiser(source_model: str, model: torch.nn.Module) -> None:
@@ -92,10 +96,10 @@ def prepare(config: dict):
             left = rng.integers(image.shape[1] - size - _GRID + 1)
             patch = np.rot90(image[top: top + size + _GRID, left: left + size + _GRID], k=rng.integers(4))
             patch = (patch[:, ::-1] if rng.integers(2) else patch).astype(np.float32) / 255.0
-            pair = degrade_patch(patch, rng)
-            noisy.append(pair[0])
-            target.append(pair[1])
-            levels.append(noise_components(*pair) / 255.0)
+            example = degrade_patch(patch, rng)
+            noisy.append(example[0])
+            target.append(example[1])
+            levels.append(example[2])
 
         def tensor(arrays: list[np.ndarray]) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2)))

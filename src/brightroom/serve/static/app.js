@@ -7,7 +7,7 @@ const BROWSER_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "im
 const POLL_MS = 350;
 const MAX_BUSY_RETRIES = 3;
 
-const state = { file: null, rawSuffixes: [], previewUrl: null, job: null, busyRetries: 0 };
+const state = { file: null, rawSuffixes: [], previewUrl: null, job: null, busyRetries: 0, realModel: false, blindMethods: [] };
 
 // ---------------------------------------------------------------- setup
 
@@ -20,6 +20,9 @@ async function loadCatalog() {
     const upscaler = $("upscale-method");
     upscaler.options[0].textContent = `Best available (${methods.defaults.sr})`;
     for (const method of methods.tasks.sr) upscaler.add(new Option(`${method.name} · ${method.summary}`, method.name));
+    state.blindMethods = methods.tasks.denoise.filter((m) => m.blind).map((m) => m.name);
+    state.realModel = state.blindMethods.includes(methods.defaults.denoise);
+    updateOptionHints();
     const raw = formats.formats.find((f) => f.name === "raw");
     state.rawSuffixes = raw ? raw.suffixes : [];
     const suffixes = formats.formats.flatMap((f) => f.suffixes);
@@ -81,6 +84,11 @@ function readOptions() {
   form.append("enhance", enhance);
   if (enhance === "denoise" && !$("sigma-auto").checked) form.append("sigma", $("sigma").value);
   if (enhance !== "off" && $("method").value) form.append("method", $("method").value);
+  if (!$("real-strength").hidden) {
+    for (const [field, id] of [["strength", "strength-all"], ["luma_strength", "strength-luma"], ["color_strength", "strength-color"]]) {
+      if ($(id).value !== "1") form.append(field, $(id).value);
+    }
+  }
   const upscale = document.querySelector("input[name=upscale]:checked").value;
   form.append("upscale", upscale);
   if (upscale !== "1" && $("upscale-method").value) form.append("upscale_method", $("upscale-method").value);
@@ -102,6 +110,13 @@ function updateOptionHints() {
   const manual = !$("sigma-auto").checked;
   $("sigma").disabled = !manual;
   $("sigma-value").textContent = manual ? `σ ${$("sigma").value}` : "auto";
+  // the real-photo model's strengths apply where it measures the noise itself
+  const chosen = $("method").value;
+  const blind = chosen ? state.blindMethods.includes(chosen) : state.realModel;
+  $("real-strength").hidden = !blind || enhance === "off" || (enhance === "denoise" && manual);
+  for (const id of ["strength-all", "strength-luma", "strength-color"]) {
+    $(`${id}-value`).textContent = `×${Number($(id).value).toFixed(2)}`;
+  }
 }
 
 // ---------------------------------------------------------------- running a job
@@ -368,6 +383,8 @@ $("file-input").addEventListener("change", (e) => chooseFile(e.target.files[0]))
 $("options").addEventListener("submit", runJob);
 $("options").addEventListener("change", updateOptionHints);
 $("sigma").addEventListener("input", updateOptionHints);
+$("method").addEventListener("change", updateOptionHints);
+for (const id of ["strength-all", "strength-luma", "strength-color"]) $(id).addEventListener("input", updateOptionHints);
 $("again").addEventListener("click", startOver);
 
 let dragDepth = 0;

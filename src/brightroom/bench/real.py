@@ -1,0 +1,93 @@
+"""Real camera noise: folders of pairs, a noisy shot (``*_real.*``) and the mean of many shots of
+the same scene (``*_mean.*``, the reference), as the CC set of Nam et al. (2016) is published.
+Every method is blind: ``input`` is the noisy shot itself; a method that takes a noise level gets
+the white-noise estimate (``sigma='auto'``); a blind method reads the noise itself. PSNR and SSIM
+on RGB, 8-bit, no border crop, against the reference (the datasets README's convention).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..datasets import dataset_name, resolve_dataset
+from ..errors import BrightroomError
+from ..io import READABLE_SUFFIXES, read_image
+from ..metrics import psnr, ssim
+from ..tasks.denoise import denoise
+
+DEFAULT_METHODS = ("input", "bm3d", "brightroom", "brightroom-real")
+
+
+def noisy_reference_pairs(folder: Path) -> list[tuple[Path, Path]]:
+    """The (noisy, reference) pairs of a folder: ``NAME_real.EXT`` with ``NAME_mean.EXT``.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()); _ = [(folder / n).touch() for n in ("a_real.png", "a_mean.png", "b.png")]
+    >>> [(noisy.name, mean.name) for noisy, mean in noisy_reference_pairs(folder)]
+    [('a_real.png', 'a_mean.png')]
+    """
+    pairs = []
+    for noisy in sorted(folder.iterdir()):
+        if noisy.suffix.lower() in READABLE_SUFFIXES and noisy.stem.endswith("_real"):
+            reference = noisy.with_name(noisy.stem[: -len("_real")] + "_mean" + noisy.suffix)
+            if reference.is_file():
+                pairs.append((noisy, reference))
+    if not pairs:
+        raise BrightroomError(f"the folder '{folder}' has no pairs of NAME_real and NAME_mean images.")
+    return pairs
+
+
+def run_real_benchmark(datasets: Iterable[str], methods: Iterable[str] = DEFAULT_METHODS, *,
+                       limit: int | None = None, show_progress: bool = True) -> list[dict]:
+    """One row per dataset and method: task 'real', dataset, method, images, the mean psnr and ssim,
+    mean seconds per image and megapixels_per_second."""
+    methods = list(methods)
+    for method in methods:
+        if method != "input":
+            denoise(np.zeros((8, 8, 3), np.float32), 0, method=method)  # an unknown name fails before any work
+    sets = [(dataset_name(d), noisy_reference_pairs(resolve_dataset(d))[:limit]) for d in datasets]
+    rows = []
+    with tqdm(total=sum(len(p) for _, p in sets) * len(methods), desc="bench real", unit="img",
+              disable=not show_progress, leave=False) as bar:
+        for name, pairs in sets:
+            cases = [(read_image(noisy).pixels, read_image(reference).pixels) for noisy, reference in pairs]
+            for method in methods:
+                if method != "input":
+                    denoise(cases[0][0], "auto", method=method)  # untimed warm-up: loading, export, buffers
+                scores, seconds, megapixels = [], 0.0, 0.0
+                for noisy, reference in cases:
+                    started = time.perf_counter()
+                    output = noisy if method == "input" else denoise(noisy, "auto", method=method)
+                    seconds += time.perf_counter() - started
+                    megapixels += output.shape[0] * output.shape[1] / 1e6
+                    scores.append((psnr(output, reference), ssim(output, reference)))
+                    bar.update(1)
+                rows.append({"task": "real", "dataset": name, "method": method, "images": len(scores),
+                             "psnr": round(float(np.mean([s[0] for s in scores])), 3),
+                             "ssim": round(float(np.mean([s[1] for s in scores])), 4),
+                             "seconds": round(seconds / len(scores), 4),
+                             "megapixels_per_second": round(megapixels / seconds, 4) if seconds else None})
+    return rows
+
+
+def markdown_real_table(rows: list[dict]) -> str:
+    """The rows as a Markdown table.
+
+    >>> print(markdown_real_table([{"task": "real", "dataset": "CC15", "method": "input", "images": 15,
+    ...     "psnr": 33.414, "ssim": 0.8, "seconds": 0.0, "megapixels_per_second": None}]))
+    | dataset | method | images | PSNR (dB) | SSIM | s / image | MP/s |
+    |---|---|---|---|---|---|---|
+    | CC15 | input | 15 | 33.41 | 0.8000 | - | - |
+    """
+    lines = ["| dataset | method | images | PSNR (dB) | SSIM | s / image | MP/s |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        timed = row["method"] != "input" and row["megapixels_per_second"]
+        speed = f"{row['seconds']:.3f} | {row['megapixels_per_second']:.3g}" if timed else "- | -"
+        lines.append(f"| {row['dataset']} | {row['method']} | {row['images']} | {row['psnr']:.2f} | {row['ssim']:.4f} "
+                     f"| {speed} |")
+    return "\n".join(lines)
