@@ -40,7 +40,11 @@ bench: install
 	$(BENCH) --section denoise-gray --title "Gray denoising (AWGN)" --task denoise \
 	  --datasets BSD68,Set12 --sigmas 15,25,50 --methods nlm,bm3d,brightroom,brightroom-ensemble --limit-method bm3d=6
 	$(BENCH) --section denoise-speed --title "Denoising a large colour photo" --task denoise \
-	  --megapixels 12,24 --methods brightroom
+	  --megapixels 12,24 --methods brightroom,brightroom-real
+	$(BENCH) --section real --title "Real camera noise (blind)" --task real \
+	  --datasets real/CC15 --methods input,bm3d,brightroom,brightroom-real
+	$(BENCH) --section denoise-blind --title "Colour AWGN, the real-photo model blind" --task denoise \
+	  --datasets CBSD68 --sigmas 15,25,50 --methods brightroom,brightroom-real
 	$(BENCH) --section sr --title "Super-resolution (PSNR/SSIM on Y)" --task sr \
 	  --datasets Set5,Set14,BSD100 --scales 2,3,4 --methods bicubic,brightroom,brightroom-real
 	$(BENCH) --section sr-speed --title "Upscaling a 3 MP photo x2" --task sr \

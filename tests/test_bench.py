@@ -112,3 +112,27 @@ def test_the_machine_line_names_the_vector_instructions_and_the_engine():
     line = machine_summary()
     assert f"({torch.backends.cpu.get_cpu_capability()}), {os.cpu_count()} cores" in line
     assert line.endswith(f"networks in {describe()}")
+
+
+def test_real_noise_rows_score_every_method_against_the_reference(tmp_path):
+    import numpy as np
+
+    from brightroom.cli import main
+    from brightroom.degrade import add_gaussian_noise
+    from brightroom.io import write_image
+    from conftest import smooth_image
+
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    for index in range(2):
+        clean = smooth_image(64, 64, 3, seed=index)
+        write_image(pairs / f"shot{index}_mean.png", clean)
+        write_image(pairs / f"shot{index}_real.png", np.clip(add_gaussian_noise(clean, 15, seed=index), 0, 1))
+    (pairs / "unpaired_real.png").write_bytes((pairs / "shot0_real.png").read_bytes())
+    out = tmp_path / "rows.json"
+    assert main(["bench", "--task", "real", "--datasets", str(pairs), "--methods", "input,nlm", "--json", str(out),
+                 "--quiet"]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r["method"], r["images"]) for r in rows] == [("input", 2), ("nlm", 2)]
+    assert rows[1]["psnr"] > rows[0]["psnr"] + 2 and 24 < rows[0]["psnr"] < 26
+    assert main(["bench", "--task", "real", "--datasets", str(tmp_path), "--quiet"]) == 2  # no pairs there

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from brightroom.degrade import add_gaussian_noise
 from brightroom.io import Photo
@@ -11,13 +12,16 @@ def _photo(pixels, alpha=None):
     return Photo(pixels, alpha, 8, "png", b"Exif\0\0fake", None)
 
 
-def test_auto_recipe_denoises_only_noisy_images_with_the_estimated_sigma():
+def test_auto_recipe_denoises_only_noisy_images_with_the_estimated_noise():
     clean = smooth_image(64, 64, 3)
     assert auto_recipe(clean) == []
     steps = auto_recipe(add_gaussian_noise(clean, 20, seed=1), upscale=2)
     assert [s.task for s in steps] == ["denoise", "sr"]
-    assert steps[0].method == best_denoise_method(3)
-    assert abs(steps[0].options["sigma"] - 20) < 1.5
+    assert steps[0].method == best_denoise_method(3, blind=True)
+    if "noise" in steps[0].options:  # the real-photo model's own estimate, luminance and colour
+        assert steps[0].options["noise"].luma == pytest.approx(20, rel=0.3)
+    else:
+        assert abs(steps[0].options["sigma"] - 20) < 1.5
     assert steps[1].options == {"scale": 2}
 
 
@@ -43,3 +47,44 @@ def test_enhance_reports_its_steps():
     seen = []
     enhance(_photo(add_gaussian_noise(smooth_image(32, 32, 3), 10, seed=0)), progress=seen.append)
     assert len(seen) == 1 and seen[0].startswith("denoise (")
+
+
+def test_process_photo_writes_the_pipelines_alpha(tmp_path):
+    from brightroom.io import read_image, write_image
+    from brightroom.pipeline import Recipe, process_photo
+    from brightroom.resize import imresize
+
+    alpha = np.zeros((16, 16), np.float32)
+    alpha[:, 5:] = 1
+    source = write_image(tmp_path / "in.png", smooth_image(16, 16, 3), alpha=alpha)
+    done = process_photo(source, tmp_path / "out.png", Recipe("off", upscale=2))
+    written = read_image(done.output).alpha
+    assert np.abs(written - np.clip(imresize(alpha, 2), 0, 1)).max() <= 1 / 255
+    assert np.abs(written - done.result.alpha).max() <= 1 / 255
+
+
+def test_the_noise_is_estimated_once_and_only_when_a_step_needs_it(monkeypatch):
+    import brightroom.pipeline as pipeline
+
+    calls = []
+    for name in ("estimate_noise", "estimate_noise_sigma"):
+        original = getattr(pipeline, name)
+        monkeypatch.setattr(pipeline, name, lambda *a, _f=original, **k: calls.append(1) or _f(*a, **k))
+    noisy = add_gaussian_noise(smooth_image(64, 64, 3), 20, seed=3)
+    pipeline.Recipe("off", upscale=2).steps(noisy)
+    assert calls == []
+    pipeline.Recipe("auto", upscale=2).steps(noisy)
+    assert len(calls) == 1
+    calls.clear()
+    pipeline.Recipe("denoise", sigma=10, upscale=2).steps(noisy)
+    assert calls == []
+
+
+def test_a_clean_photo_is_copied_as_it_was(tmp_path):
+    from brightroom.io import write_image
+    from brightroom.pipeline import Recipe, process_photo
+
+    source = write_image(tmp_path / "clean.jpg", np.full((32, 32, 3), 0.4, np.float32), quality=80)
+    done = process_photo(source, tmp_path / "out.jpg", Recipe("auto"))
+    assert done.steps == [] and "already clean" in done.message
+    assert (tmp_path / "out.jpg").read_bytes() == source.read_bytes()

@@ -120,3 +120,20 @@ def test_bad_strengths_are_clear_errors(strength):
 def test_strength_applies_to_the_blind_method_only():
     with pytest.raises(BrightroomError, match="strength applies to the blind method"):
         denoise(smooth_image(32, 32, 3), 10, method="brightroom", strength=Strength(0.5))
+
+
+@needs_real
+@pytest.mark.parametrize("dataset, form", [("Kodak24", "rgb"), ("Set14", "rgb"), ("Set12", "gray"),
+                                           ("Set12", "gray-as-rgb")])
+def test_clean_photos_stay_clean_through_the_auto_recipe(dataset, form):
+    from brightroom.datasets import image_files
+    from brightroom.io import Photo, read_image
+    from brightroom.pipeline import enhance
+    from conftest import shared_set
+
+    for path in image_files(shared_set(dataset)):
+        pixels = read_image(path).pixels
+        if form == "gray-as-rgb":
+            pixels = np.repeat(pixels[..., :1], 3, axis=2)
+        result = enhance(Photo(pixels, None, 8, "png", None, None)).pixels
+        assert psnr(result, pixels) >= 40, path.name

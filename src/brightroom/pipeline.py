@@ -41,6 +41,7 @@ NOISE_THRESHOLD = 1.0
 # Below these luminance and colour levels (0-255 scale) the real-photo model's own estimate
 # counts as clean: its reading of clean photos stays under them (measured in its card).
 CLEAN_LEVEL = 2.0
+JPEG_QUALITY = 95  # results written as JPEG: high enough not to add visible loss to a restored photo
 
 
 @dataclass(frozen=True)
@@ -349,9 +350,11 @@ def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, ove
         atomic_write(output, source.read_bytes())
         return PhotoResult(source, output, steps, photo, photo, f"{nothing}; copied unchanged.")
     result = run_recipe(photo, steps, progress)
-    write_image(output, result.pixels, alpha=result.alpha, like=photo, overwrite=overwrite)
-    done = "; ".join(step.describe() for step in steps) or f"{nothing}; converted to {output_format(output).label}."
-    return PhotoResult(source, output, steps, photo, result, done)
+    write_image(output, result.pixels, alpha=result.alpha, like=photo, overwrite=overwrite, quality=JPEG_QUALITY)
+    done = "; ".join(step.describe() for step in steps) or f"{nothing}; converted to {output_format(output).label}"
+    if output_format(output).name == "jpeg":
+        done += f"; written as JPEG at quality {JPEG_QUALITY}"
+    return PhotoResult(source, output, steps, photo, result, done + ".")
 
 
 def check_target(output: Path, sources: list[Path], *, overwrite: bool) -> None:

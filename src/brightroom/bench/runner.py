@@ -3,7 +3,8 @@ method on the very same inputs in one process, and measure quality and speed (ea
 over all the images in turn, after one untimed warm-up call per method and setting).
 
 Denoising: AWGN of sigma (0-255) added in float and not clipped; PSNR/SSIM on the
-rounded, clipped output over all channels, no border crop. Super-resolution: the
+rounded, clipped output over all channels, no border crop. A blind method (the real-photo
+model) is not told sigma: it reads the noise itself. Super-resolution: the
 ground truth cropped to a multiple of the scale, the low-resolution input made with
 MATLAB bicubic imresize and stored as 8-bit; PSNR/SSIM on Y (BT.601) with ``scale``
 pixels cropped from each border.
@@ -54,7 +55,12 @@ def _warm_up(task: str, method, degraded: np.ndarray, setting: float) -> None:
     """One untimed call, so one-time costs stay out of the per-image times: a learned method's on
     the whole first image (loading and exporting the network, and the engine's buffers for that
     size), a classical one's on a 64 x 64 crop of it (first imports; its speed does not ramp up)."""
-    method.run(degraded if method.learned else degraded[:64, :64], setting)
+    _run(method, degraded if method.learned else degraded[:64, :64], setting)
+
+
+def _run(method, degraded: np.ndarray, setting: float) -> np.ndarray:
+    """A method on one input: a blind denoiser without the noise level, the others with it."""
+    return method.run(degraded, None) if method.blind else method.run(degraded, setting)
 
 
 def run_benchmark(
@@ -98,7 +104,7 @@ def run_benchmark(
                     stats = {"psnr": [], "ssim": [], "seconds": 0.0, "megapixels": 0.0}
                     for degraded, truth in cases[: counts[name, method]]:
                         started = time.perf_counter()
-                        output = np.clip(registered[method].run(degraded, setting), 0.0, 1.0)
+                        output = np.clip(_run(registered[method], degraded, setting), 0.0, 1.0)
                         stats["seconds"] += time.perf_counter() - started
                         stats["megapixels"] += output.shape[0] * output.shape[1] / 1e6
                         quality = _score(task, output, truth, setting)

@@ -24,7 +24,7 @@ from ..errors import BrightroomError
 from ..io import probe_image, write_image
 from ..io.files import read_head
 from ..io.formats import FORMATS, HEADER_BYTES, SUPPORTED_LABELS, sniff_format
-from ..pipeline import Recipe, process_photo
+from ..pipeline import Recipe, output_name, process_photo
 from .settings import MB, Settings
 
 log = logging.getLogger("brightroom.serve")
@@ -84,8 +84,8 @@ class Job:
     @property
     def result_name(self) -> str:
         """The download's file name: 'beach.jpg' -> 'beach-enhanced.jpg'."""
-        stem = Path(self.name).stem or "photo"
-        return f"{stem}-enhanced{FORMATS[self.output_format].suffixes[0]}"
+        return output_name(Path(self.name).name or "photo", "enhanced",
+                           suffix=FORMATS[self.output_format].suffixes[0]).name
 
     def media_type(self, which: str) -> str:
         if which == "result":

@@ -65,6 +65,10 @@ class Strength:
     def is_default(self) -> bool:
         return self.overall == self.luma_factor == self.color_factor == 1.0
 
+    def describe(self) -> str:
+        """E.g. 'luminance x0.7, colour x1.4'."""
+        return f"luminance x{self.luma:g}, colour x{self.color:g}"
+
 
 def _check_strength(name: str, value) -> float:
     try:

@@ -61,10 +61,11 @@ def degrade_patch(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
 def widen_denoiser(source_model: str, model: torch.nn.Module) -> None:
     """Start the real-photo denoiser from the AWGN colour model: the one-channel noise level's
     first-layer weights are shared by the luminance and colour levels (white noise reads the same
-    in both), every other tensor is copied."""
+    in both), every other tensor is copied. A denoiser with two levels already is copied as it is."""
     source = load_weights(weights_path(source_model)).state_dict()
     head = source["head.weight"]
-    source["head.weight"] = torch.cat([head[:, :-1], head[:, -1:] / 2, head[:, -1:] / 2], dim=1)
+    if head.shape[1] == model.denoiser.head.weight.shape[1] - 1:  # one noise level: shared by the two
+        source["head.weight"] = torch.cat([head[:, :-1], head[:, -1:] / 2, head[:, -1:] / 2], dim=1)
     model.denoiser.load_state_dict(source)
 
 
