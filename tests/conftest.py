@@ -35,6 +35,14 @@ def shared_set(name: str) -> Path:
     return folder
 
 
+def shared_raw(name: str) -> Path:
+    """A file of the shared real RAW files (../shared/raw), or skip when they are not beside the repo."""
+    path = data_root().parent / "raw" / name
+    if not path.exists():
+        pytest.skip(f"the shared RAW file {name} is not at {path}")
+    return path
+
+
 @pytest.fixture
 def precision(monkeypatch):
     """Set BRIGHTROOM_PRECISION for one test (the setting is read once per process, so reset it)."""
@@ -51,7 +59,7 @@ def precision(monkeypatch):
 
 
 # Markers for `make test-fast` (pytest -m "not slow and not browser and not datasets"); `make test` runs all.
-_SLOW_MODULES = {"test_train.py", "test_serve_load.py", "test_real.py", "test_learned_denoise.py", "test_learned_sr.py"}
+_SLOW_MODULES = {"test_train.py", "test_serve_load.py", "test_real.py", "test_raw_files.py", "test_learned_denoise.py", "test_learned_sr.py"}
 _SLOW_TESTS = {
     "test_denoise_rows_have_the_protocol_fields", "test_the_ray_engine_on_a_local_two_cpu_ray",
     "test_every_method_sees_the_same_noisy_input", "test_limits_cap_images_overall_and_per_method",
@@ -71,5 +79,5 @@ def pytest_collection_modifyitems(config, items):
                 or "CBSD68" in getattr(item, "name", ""):
             item.add_marker(pytest.mark.slow)
         function = getattr(item, "function", None)
-        if function is not None and any(word in inspect.getsource(function) for word in ("shared_set(", "CBSD68")):
+        if function is not None and any(word in inspect.getsource(function) for word in ("shared_set(", "shared_raw(", "CBSD68")):
             item.add_marker(pytest.mark.datasets)

@@ -58,3 +58,32 @@ def test_bad_white_balance_is_a_clear_error(tmp_path, capsys):
     source = unprocess_to_dng(tmp_path / "scene.dng", smooth_image(32, 32, 3))
     assert main(["develop", str(source), "--white-balance", "1,2"]) == 2
     assert "--white-balance takes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".png", ".jpg"])
+def test_camera_outputs_carry_the_sources_exif_and_an_srgb_profile(tmp_path, suffix):
+    from PIL import Image
+
+    from brightroom.io import write_dng
+    from brightroom.io.metadata import icc_profile_name
+
+    mosaic = (np.tile([[0.5, 0.3], [0.3, 0.2]], (32, 40)) * 60000).astype(np.uint16)
+    frames = [write_dng(tmp_path / f"f{i}.dng", mosaic, make="TestMake", model="TestCam") for i in range(2)]
+    exif = Image.Exif()
+    exif[271], exif[272], exif[274] = "PhoneMake", "PhoneCam", 6  # rotated: outputs must say 1
+    jpegs = []
+    for index, exposure in enumerate((0.3, 0.7)):
+        jpegs.append(tmp_path / f"b{index}.jpg")
+        Image.fromarray(np.full((48, 64, 3), int(exposure * 255), np.uint8)).save(jpegs[-1], exif=exif.tobytes())
+    runs = {
+        "develop": (["develop", str(frames[0])], "TestMake"),
+        "burst": (["burst", *map(str, frames)], "TestMake"),
+        "hdr": (["hdr", *map(str, jpegs)], "PhoneMake"),
+    }
+    for command, (args, make) in runs.items():
+        output = tmp_path / f"{command}{suffix}"
+        assert main([*args, "-o", str(output)]) == 0
+        with Image.open(output) as written:
+            tags = written.getexif()
+            assert tags.get(271) == make and tags.get(274, 1) == 1, command
+            assert "sRGB" in icc_profile_name(written.info.get("icc_profile")), command

@@ -57,6 +57,12 @@ def cmd_info(args) -> None:
     ]
     for key, value in info.exif_summary.items():
         lines.append(f"{key + ':':<13}{value}")
+    if info.format == "raw":
+        from .io.raw import raw_summary
+
+        lines += [f"{key + ':':<13}{value}" for key, value in raw_summary(args.image).items()]
+    print("\n".join(lines), flush=True)  # what the header says, even if the pixels then fail to decode
+    lines = []
     pixels = read_image(args.image).pixels
     lines.append(f"noise sigma: {estimate_noise_sigma(pixels):.1f} (white-noise estimate, 0-255 scale)")
     if find_model("denoise", REAL_METHOD).shipped and min(pixels.shape[:2]) >= 8:
@@ -113,13 +119,18 @@ def cmd_enhance(args) -> None:
     _process(args, "enhanced", Recipe("auto", upscale=args.upscale, strength=_strength(args)))
 
 
-def _write_camera_result(args, output: Path, pixels) -> None:
-    """Camera results keep their precision: 16-bit where the output format holds it."""
-    from .io import write_image
+def _write_camera_result(args, output: Path, pixels, source: Path) -> None:
+    """Camera results keep their precision (16-bit where the output format holds it) and the first
+    source's EXIF (camera, lens, exposure, date, GPS; orientation 1, the pixels being turned), with
+    an sRGB ICC profile, which they are by construction."""
+    from .io import read_metadata, write_image
     from .io.formats import output_format
+    from .io.metadata import srgb_profile
 
     depth = 16 if 16 in output_format(output).write_bit_depths else None
-    print(write_image(output, pixels, bit_depth=depth, overwrite=args.overwrite))
+    exif = read_metadata(source)[0] if source.exists() else None
+    print(write_image(output, pixels, bit_depth=depth, exif=exif or b"", icc_profile=srgb_profile(),
+                      overwrite=args.overwrite))
 
 
 def cmd_develop(args) -> None:
@@ -129,7 +140,7 @@ def cmd_develop(args) -> None:
     output = _output(args, [source], "developed")
     pixels = develop_raw(source, demosaic=args.demosaic, white_balance=_white_balance(args.white_balance),
                          exposure=args.exposure, tone_curve_strength=args.tone_curve, local_tone=args.local_tone)
-    _write_camera_result(args, output, pixels)
+    _write_camera_result(args, output, pixels, source)
 
 
 def _white_balance(text: str):
@@ -154,7 +165,7 @@ def cmd_burst(args) -> None:
         denoiser = None if args.no_unmerged_denoise else burst_denoiser(3)
         pixels = merge_burst(sources, reference=args.reference, noise_sigma=args.noise_sigma,
                              robustness=args.robustness, denoiser=denoiser)
-    _write_camera_result(args, output, pixels)
+    _write_camera_result(args, output, pixels, sources[0])
 
 
 def cmd_hdr(args) -> None:
@@ -167,7 +178,7 @@ def cmd_hdr(args) -> None:
         pixels = merge_hdr(sources, times, tone_mapping=args.tone_mapping, response=args.response, align=args.align)
     else:
         pixels = fuse_exposures(sources, align=args.align)
-    _write_camera_result(args, output, pixels)
+    _write_camera_result(args, output, pixels, sources[0])
 
 
 def cmd_methods(args) -> None:

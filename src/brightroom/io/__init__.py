@@ -17,7 +17,7 @@ from .formats import READABLE_SUFFIXES, WRITABLE_SUFFIXES
 from .limits import DEFAULT_MAX_PIXELS
 from .photo import ImageInfo, Photo
 from .raw import write_dng
-from .read import probe_image, read_image
+from .read import probe_image, read_image, read_metadata
 from .write import write_image
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Photo",
     "probe_image",
     "read_image",
+    "read_metadata",
     "write_dng",
     "write_image",
 ]

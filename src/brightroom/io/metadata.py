@@ -8,6 +8,7 @@ byte-level work.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -208,6 +209,16 @@ def _format_exposure(seconds: Any) -> str:
     if 0 < seconds < 1:
         return f"1/{round(1 / seconds)} s"
     return f"{seconds:g} s"
+
+
+@functools.cache
+def srgb_profile() -> bytes:
+    """An sRGB ICC profile (Pillow's, from LittleCMS), for results that are sRGB by construction.
+
+    >>> icc_profile_name(srgb_profile()).startswith("sRGB")
+    True
+    """
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def icc_profile_name(icc: bytes | None) -> str | None:

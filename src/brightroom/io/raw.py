@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Sequence
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -134,29 +137,78 @@ def read_raw(path: str | Path, *, max_pixels: int | None = None) -> RawImage:
     """
     path = Path(path)
     check_input_file(path)
-    try:
-        handle = rawpy.imread(str(path))
-    except Exception:
-        raise BrightroomError(
-            f"cannot develop '{path}': it is not a camera RAW file (such as DNG, CR2, NEF or ARW)."
-        ) from None
-    with handle as raw:
-        sizes = raw.sizes
-        check_pixel_count(path, sizes.raw_width, sizes.raw_height, resolve_max_pixels(max_pixels))
-        pattern = _bayer_pattern(path, raw)
+    with libraw_quiet():
         try:
-            mosaic = np.array(raw.raw_image_visible, dtype=np.float32)
+            handle = rawpy.imread(str(path))
         except Exception as exc:
-            raise BrightroomError(f"cannot read '{path}': the RAW file is truncated or corrupt.") from exc
-        colors = raw.raw_colors_visible[:2, :2]
-        black = np.array(raw.black_level_per_channel, np.float32)[colors]
-        white = float(raw.white_level)
-        balance = _as_shot_white_balance(raw.camera_whitebalance)
-        xyz_to_camera = _color_matrix(path, raw)
-        flip = int(sizes.flip)
+            raise raw_error(path, exc) from None
+        with handle as raw:
+            try:
+                sizes = raw.sizes
+                check_pixel_count(path, sizes.raw_width, sizes.raw_height, resolve_max_pixels(max_pixels))
+                pattern = _bayer_pattern(path, raw)
+                mosaic = np.array(raw.raw_image_visible, dtype=np.float32)
+                colors = raw.raw_colors_visible[:2, :2]
+                black = np.array(raw.black_level_per_channel, np.float32)[colors]
+                white = float(raw.white_level)
+                balance = _as_shot_white_balance(raw.camera_whitebalance)
+                xyz_to_camera = _color_matrix(path, raw)
+                flip = int(sizes.flip)
+            except BrightroomError:
+                raise
+            except Exception as exc:  # LibRaw unpacks on first access to the data
+                raise raw_error(path, exc) from None
     if white <= black.max():
         raise BrightroomError(f"cannot develop '{path}': its white level is not above its black level.")
+    check_image_data(path, mosaic, float(black.max()))
     return RawImage(mosaic, pattern, black, white, balance, xyz_to_camera, flip)
+
+
+def check_image_data(path: Path, mosaic: np.ndarray, black: float) -> None:
+    """Refuse a mosaic with (almost) no sample above black: a RAW whose image data was stripped
+    or never written decodes to zeros, which must not become a black picture.
+
+    >>> check_image_data(Path("x.dng"), np.zeros((64, 64), np.float32), 0.0)
+    Traceback (most recent call last):
+    ...
+    brightroom.errors.BrightroomError: cannot read 'x.dng': the RAW file holds no image data (it is stripped or truncated).
+    """
+    sample = np.asarray(mosaic)[::4, ::4]
+    if sample.size == 0 or np.mean(sample > black + 2) < 0.005:
+        raise BrightroomError(f"cannot read '{path}': the RAW file holds no image data (it is stripped or truncated).")
+
+
+def raw_error(path: Path, exc: Exception) -> BrightroomError:
+    """One sentence for a LibRaw failure."""
+    kind = type(exc).__name__
+    if kind == "LibRawFileUnsupportedError":
+        reason = "cannot be read by LibRaw (it is stripped, corrupt or of a format LibRaw does not know)"
+    elif kind == "LibRawTooBigError":
+        reason = "declares an image too large to process (it is stripped or corrupt)"
+    else:
+        reason = "is truncated or corrupt (its image data cannot be decoded)"
+    return BrightroomError(f"cannot read '{path}': the RAW file {reason}.")
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def libraw_quiet() -> Iterator[None]:
+    """LibRaw reports problems by printing to the process's standard error (file descriptor 2,
+    past any Python redirect); the descriptor points at /dev/null meanwhile, so the user sees
+    Brightroom's one sentence only."""
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        silent = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(silent, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(silent)
 
 
 def with_mosaic(raw: RawImage, mosaic: np.ndarray) -> RawImage:
@@ -360,6 +412,38 @@ def _ascii(path: Path, name: str, text: str) -> str:
     return text
 
 
+def raw_summary(path: str | Path) -> dict[str, str]:
+    """What a RAW file's header says of its sensor data, for ``brightroom info``: the colour filter
+    (a Bayer pattern, X-Trans, or 'none' for linear and monochrome DNGs), the sensor size, black and
+    white levels, and the camera model where a DNG names it; empty if LibRaw cannot open it.
+
+    >>> import tempfile, pathlib
+    >>> dng = write_dng(pathlib.Path(tempfile.mkdtemp()) / "a.dng", np.full((32, 32), 900, np.uint16), black_level=64)
+    >>> raw_summary(dng)["cfa"], raw_summary(dng)["levels"]
+    ('RGGB (Bayer)', 'black 64, white 65535')
+    """
+    path = Path(path)
+    summary = {}
+    with libraw_quiet(), contextlib.suppress(Exception), rawpy.imread(str(path)) as raw:
+        pattern = raw.raw_pattern
+        letters = raw.color_desc.decode("ascii", "replace")
+        if pattern is None or raw.num_colors < 3 and pattern.size <= 1:
+            summary["cfa"] = "none (linear or monochrome data)"
+        elif pattern.shape == (2, 2):
+            summary["cfa"] = "".join(letters[i] for i in pattern.ravel()) + " (Bayer)"
+        else:
+            summary["cfa"] = f"{pattern.shape[0]} x {pattern.shape[1]} ({'X-Trans' if pattern.shape == (6, 6) else 'other'})"
+        sizes = raw.sizes
+        summary["sensor"] = f"{sizes.raw_width} x {sizes.raw_height}"
+        blacks = sorted({int(b) for b in raw.black_level_per_channel})
+        summary["levels"] = f"black {'/'.join(map(str, blacks))}, white {int(raw.white_level)}"
+    with contextlib.suppress(Exception), tifffile.TiffFile(path) as tiff:
+        model = tiff.pages.first.tags.get(50708)  # UniqueCameraModel
+        if model is not None:
+            summary["camera"] = str(model.value).strip()
+    return summary
+
+
 # -- LibRaw's own development (what read_image gives for a RAW file) ---------------------------------
 
 _SRGB_GAMMA = (2.4, 12.92)  # LibRaw's (power, toe slope) for the sRGB curve
@@ -369,13 +453,14 @@ def libraw_open(path: Path, *, strict: bool) -> rawpy.RawPy | None:
     """Open a RAW file's header with LibRaw; None if LibRaw does not recognise it (with ``strict``,
     when the bytes said "raw", its failure is raised instead)."""
     raw = rawpy.RawPy()
-    try:
-        raw.open_file(str(path))
-    except Exception:
-        raw.close()
-        if strict:
-            raise
-        return None
+    with libraw_quiet():
+        try:
+            raw.open_file(str(path))
+        except Exception as exc:
+            raw.close()
+            if strict:
+                raise raw_error(path, exc) from None
+            return None
     return raw
 
 
@@ -389,7 +474,15 @@ def libraw_size(raw: rawpy.RawPy) -> tuple[int, int, int]:
     return width, height, sizes.raw_width * sizes.raw_height
 
 
-def libraw_develop(raw: rawpy.RawPy) -> np.ndarray:
+def libraw_develop(raw: rawpy.RawPy, path: Path) -> np.ndarray:
     """LibRaw's development with the camera's white balance: 16-bit sRGB, oriented."""
-    raw.unpack()
-    return raw.postprocess(use_camera_wb=True, output_color=rawpy.ColorSpace.sRGB, output_bps=16, gamma=_SRGB_GAMMA)
+    with libraw_quiet():
+        try:
+            raw.unpack()
+            check_image_data(path, raw.raw_image_visible, float(max(raw.black_level_per_channel)))
+            return raw.postprocess(use_camera_wb=True, output_color=rawpy.ColorSpace.sRGB, output_bps=16,
+                                   gamma=_SRGB_GAMMA)
+        except BrightroomError:
+            raise
+        except Exception as exc:
+            raise raw_error(path, exc) from None

@@ -29,6 +29,9 @@ from .raw import libraw_develop, libraw_open, libraw_size
 # Pillow's own bomb check would fire before ours with a less helpful message, and
 # its limit is fixed; Brightroom checks every header against its own limit instead.
 Image.MAX_IMAGE_PIXELS = None
+# OpenCV (and the libtiff inside it) print warnings such as "[ WARN ] TIFFReadDirectory" to
+# stderr; a file they cannot read ends in Brightroom's own sentence instead.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def read_image(path: str | Path, *, max_pixels: int | None = None) -> Photo:
@@ -61,6 +64,21 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> Photo:
         alpha = apply_orientation(alpha, orientation)
     exif = source.exif.normalized().to_bytes() if source.exif is not None else None
     return Photo(pixels, alpha, source.bit_depth, source.format, exif, source.icc_profile, path)
+
+
+def read_metadata(path: str | Path) -> tuple[bytes | None, bytes | None]:
+    """A file's EXIF block (orientation 1, as for pixels already turned) and ICC profile, from its
+    header, without decoding its pixels: what a developed RAW or a merged burst carries over.
+
+    >>> import tempfile, pathlib
+    >>> from brightroom.io import write_image
+    >>> path = write_image(pathlib.Path(tempfile.mkdtemp()) / "a.png", np.zeros((4, 4, 3), np.float32))
+    >>> read_metadata(path)
+    (None, None)
+    """
+    with _opened(Path(path), 2**62) as source:
+        exif = source.exif.normalized().to_bytes() if source.exif is not None else None
+        return exif, source.icc_profile
 
 
 def probe_image(path: str | Path, *, max_pixels: int | None = None) -> ImageInfo:
@@ -332,7 +350,7 @@ class _RawSource(_Source):
         return None if raw is None else cls(path, raw, tiff_structured=sniff_format(head) == "tiff")
 
     def __init__(self, path: Path, raw, *, tiff_structured: bool) -> None:
-        self.raw = raw
+        self.raw, self.path = raw, path
         self.width, self.height, self.raw_pixels = libraw_size(raw)
         if tiff_structured:
             with open(path, "rb") as fh:
@@ -344,7 +362,7 @@ class _RawSource(_Source):
             check_pixel_count(path, self.raw_pixels, 1, limit)
 
     def decode(self) -> tuple[np.ndarray, np.ndarray | None]:
-        return _unit_float(libraw_develop(self.raw)), None
+        return _unit_float(libraw_develop(self.raw, self.path)), None
 
     def close(self) -> None:
         self.raw.close()

@@ -1,0 +1,47 @@
+"""Real RAW files that are broken: every stripped file of ../shared/raw/stripped and truncated
+copies of a real DNG end in one sentence and exit 2, with no output file and nothing from LibRaw."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import shared_raw
+
+STRIPPED = ["CanonRaw.cr2", "CanonRaw.cr3", "CanonRaw.crw", "DNG.dng", "FujiFilm.raf", "KyoceraRaw.raw",
+            "Minolta.mrw", "Nikon.nef", "Panasonic.rw2", "PhaseOne.iiq", "Sigma.x3f", "SigmaDP2.x3f"]
+
+
+def _brightroom(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "brightroom.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def _assert_refused(result: subprocess.CompletedProcess, output) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("brightroom: error: cannot read"), result.stderr
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("name", STRIPPED)
+def test_a_stripped_raw_is_refused_by_develop_and_enhance(name, tmp_path):
+    source = shared_raw(f"stripped/{name}")
+    for command in ("develop", "enhance"):
+        output = tmp_path / f"{command}.tif"
+        _assert_refused(_brightroom(command, str(source), "-o", str(output)), output)
+
+
+def test_info_shows_a_stripped_raws_header_then_the_error():
+    result = _brightroom("info", str(shared_raw("stripped/Nikon.nef")))
+    assert result.returncode == 2 and "NIKON D70" in result.stdout
+    assert result.stderr.strip().splitlines() == [line for line in result.stderr.strip().splitlines()
+                                                   if line.startswith("brightroom: error:")]
+
+
+@pytest.mark.parametrize("share", [0.2, 0.5, 0.9, 0.99])
+def test_a_truncated_dng_is_refused_never_developed(share, tmp_path):
+    data = shared_raw("Blackmagic.dng").read_bytes()
+    truncated = tmp_path / "cut.dng"
+    truncated.write_bytes(data[: int(len(data) * share)])
+    output = tmp_path / "out.tif"
+    _assert_refused(_brightroom("develop", str(truncated), "-o", str(output)), output)
