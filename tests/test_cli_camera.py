@@ -87,3 +87,26 @@ def test_camera_outputs_carry_the_sources_exif_and_an_srgb_profile(tmp_path, suf
             tags = written.getexif()
             assert tags.get(271) == make and tags.get(274, 1) == 1, command
             assert "sRGB" in icc_profile_name(written.info.get("icc_profile")), command
+
+
+def test_one_raw_path_the_cli_batch_and_server_develop_alike(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from brightroom.batch import run_batch
+    from brightroom.serve import Settings, create_app
+
+    folder = tmp_path / "raws"
+    folder.mkdir()
+    source = unprocess_to_dng(folder / "scene.dng", smooth_image(64, 80, 3), shot=0.0, read=0.0)
+    assert main(["develop", str(source), "-o", str(tmp_path / "cli.tif")]) == 0
+    cli = read_image(tmp_path / "cli.tif").pixels
+    assert run_batch(folder, tmp_path / "batch", "develop", workers=1, progress=False).ok
+    batch = read_image(tmp_path / "batch" / "scene.tif").pixels
+    with TestClient(create_app(Settings(work_dir=tmp_path / "work"))) as client:
+        answer = client.post("/v1/enhance", files={"image": ("scene.dng", source.read_bytes())},
+                             data={"enhance": "off", "format": "tiff"})
+        assert answer.status_code == 200, answer.text
+    (tmp_path / "server.tif").write_bytes(answer.content)
+    server = read_image(tmp_path / "server.tif").pixels
+    assert cli.shape == batch.shape == server.shape == (64, 80, 3)
+    assert np.array_equal(cli, batch) and np.array_equal(cli, server)

@@ -156,8 +156,9 @@ def enhance(photo: Photo, *, upscale: int | None = None, progress: Callable[[str
 
 
 ENHANCE_MODES = ("auto", "denoise", "off")
-RECIPE_PARTS = ("auto", "denoise", *(f"upscale{scale}" for scale in SCALES))
-RECIPE_HELP = "'auto', 'denoise', 'upscale2', 'upscale3', 'upscale4', or two joined with '+' (e.g. 'auto+upscale2')"
+RECIPE_PARTS = ("auto", "denoise", "develop", *(f"upscale{scale}" for scale in SCALES))
+RECIPE_HELP = ("'auto', 'denoise', 'develop' (RAW files developed, nothing else), 'upscale2', 'upscale3', 'upscale4', "
+               "or two joined with '+' (e.g. 'auto+upscale2')")
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,7 @@ def parse_recipe(recipe: str | Recipe) -> Recipe:
     >>> parse_recipe("sharpen")
     Traceback (most recent call last):
     ...
-    brightroom.errors.BrightroomError: unknown recipe 'sharpen'; use 'auto', 'denoise', 'upscale2', 'upscale3', 'upscale4', or two joined with '+' (e.g. 'auto+upscale2').
+    brightroom.errors.BrightroomError: unknown recipe 'sharpen'; use 'auto', 'denoise', 'develop' (RAW files developed, nothing else), 'upscale2', 'upscale3', 'upscale4', or two joined with '+' (e.g. 'auto+upscale2').
     """
     if isinstance(recipe, Recipe):
         return recipe
@@ -273,6 +274,8 @@ def parse_recipe(recipe: str | Recipe) -> Recipe:
     parts = [part.strip() for part in text.split("+")]
     if not text or any(part not in RECIPE_PARTS for part in parts):
         raise BrightroomError(f"unknown recipe '{recipe}'; use {RECIPE_HELP}.")
+    if parts == ["develop"]:  # every photo is read the one way (RAW developed by Brightroom), then written
+        return Recipe("off")
     enhancers = [part for part in parts if part in ("auto", "denoise")]
     scales = [int(part.removeprefix("upscale")) for part in parts if part.startswith("upscale")]
     if len(enhancers) > 1 or len(scales) > 1:
@@ -318,6 +321,28 @@ class PhotoResult:
     message: str
 
 
+def read_photo(source: str | Path, *, max_pixels: int | None = None) -> Photo:
+    """Read a photo for processing: ``read_image``, except that a RAW file is developed by
+    Brightroom's own pipeline (``camera.develop_raw``, LibRaw only decoding) with its default
+    settings, carrying the file's EXIF and an sRGB profile: one RAW path for every entry point
+    (``develop`` gives the same pixels).
+
+    >>> import tempfile, pathlib
+    >>> from brightroom.io import write_dng
+    >>> dng = write_dng(pathlib.Path(tempfile.mkdtemp()) / "a.dng", np.full((32, 32), 9000, np.uint16))
+    >>> read_photo(dng)
+    Photo(32x32 RGB, 16-bit raw, exif, icc_profile, path='...a.dng')
+    """
+    from .camera.raw import develop_raw
+    from .io import probe_image, read_image, read_metadata
+    from .io.metadata import srgb_profile
+
+    if probe_image(source, max_pixels=max_pixels).format != "raw":
+        return read_image(source, max_pixels=max_pixels)
+    pixels = develop_raw(source, max_pixels=max_pixels)
+    return Photo(pixels, None, 16, "raw", read_metadata(source)[0], srgb_profile(), Path(source))
+
+
 def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, overwrite: bool = False,
                   max_pixels: int | None = None, on_read: Callable[[Photo], None] | None = None,
                   progress: Callable[[str], None] | None = None) -> PhotoResult:
@@ -334,17 +359,19 @@ def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, ove
     >>> process_photo(source, folder / "big.png", Recipe("off", upscale=2)).result.pixels.shape
     (32, 32, 3)
     """
-    from .io import read_image, write_image
+    from .io import write_image
     from .io.files import atomic_write
     from .io.formats import output_format
 
     source, output = Path(source), Path(output)
     check_target(output, [source], overwrite=overwrite)
-    photo = read_image(source, max_pixels=max_pixels)
+    photo = read_photo(source, max_pixels=max_pixels)
     if on_read:
         on_read(photo)
     steps = recipe.steps(photo.pixels)
     same_format = output_format(output).name == photo.format
+    if photo.format == "raw" and progress:
+        progress("develop (Brightroom's RAW pipeline)")
     nothing = "already clean: nothing to do" if recipe.enhance != "off" else "nothing to do"
     if not steps and same_format:
         atomic_write(output, source.read_bytes())

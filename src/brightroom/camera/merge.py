@@ -269,6 +269,9 @@ def merge_raw_burst(
                 f"all frames must have the same size: frame 1 is {first.mosaic.shape[1]}x{first.mosaic.shape[0]} "
                 f"but frame {number} ('{path}') is {raw.mosaic.shape[1]}x{raw.mosaic.shape[0]}."
             )
+        if not raw.is_bayer:
+            raise BrightroomError(f"frame {number} ('{path}') is not a Bayer mosaic (a linear, monochrome or "
+                                  "X-Trans file); merge such frames after developing them.")
         if check_pattern(raw.cfa_pattern) != first.cfa_pattern:
             raise BrightroomError(f"frame {number} ('{path}') has a different colour filter pattern from frame 1.")
     reference = check_reference(reference, len(raws))

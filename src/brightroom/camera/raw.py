@@ -19,8 +19,8 @@ import numpy as np
 from ..color import XYZ_TO_LINEAR_SRGB, linear_to_srgb
 from ..errors import BrightroomError
 from ..io.raw import RawImage, channel_map, check_pattern, read_raw, with_mosaic  # noqa: F401  (read_raw: re-exported for develop_raw's users)
-from .demosaic import demosaic
-from .tone import local_tone_map, tone_curve
+from .demosaic import DEMOSAIC_METHODS, demosaic
+from .tone import check_strength, local_tone_map, tone_curve
 
 LINEAR_SRGB_TO_XYZ = np.linalg.inv(XYZ_TO_LINEAR_SRGB)
 DEFAULT_TONE_CURVE = 0.5
@@ -54,22 +54,60 @@ def develop(
     >>> developed.shape, round(float(developed[8, 8, 0]), 3)   # sRGB encoding of linear 0.2
     ((16, 16, 3), 0.485)
     """
-    pattern = check_pattern(raw.cfa_pattern)
-    mosaic = raw.normalized()
-    gains = _white_balance_gains(mosaic, pattern, raw.white_balance, white_balance)
-    # Gains scaled so the smallest is 1: a clipped sensor value then clips to white.
-    gains = gains / gains.min()
-    balanced = np.minimum(mosaic * gains[channel_map(pattern)][_cfa_index(mosaic.shape)], 1.0)
-    camera_rgb = demosaic(balanced, pattern, demosaic_method)
-    linear = camera_rgb @ camera_to_srgb_matrix(raw.xyz_to_camera).T.astype(np.float32)
+    check_develop_options(demosaic_method=demosaic_method, white_balance=white_balance, exposure=exposure,
+                          tone_curve_strength=tone_curve_strength, local_tone=local_tone)
+    data = raw.normalized()
+    if raw.is_bayer:
+        pattern = check_pattern(raw.cfa_pattern)
+        gains = _white_balance_gains(data, pattern, raw.white_balance, white_balance)
+        # Gains scaled so the smallest is 1: a clipped sensor value then clips to white.
+        gains = gains / gains.min()
+        balanced = np.minimum(data * gains[channel_map(pattern)][_cfa_index(data.shape)], 1.0)
+        camera_rgb = demosaic(balanced, pattern, demosaic_method)
+    elif data.shape[2] == 1:  # monochrome: no white balance, no colour matrix
+        camera_rgb = np.repeat(data, 3, axis=2)
+    else:  # demosaicked already (linear DNG, X-Trans through LibRaw): the colour pipeline only
+        gains = _white_balance_gains(data, None, raw.white_balance, white_balance)
+        camera_rgb = np.minimum(data * (gains / gains.min()).astype(np.float32), 1.0)
+    matrix = np.eye(3) if not raw.is_bayer and data.shape[2] == 1 else camera_to_srgb_matrix(raw.xyz_to_camera)
+    linear = camera_rgb @ matrix.T.astype(np.float32)
     exposure = float(exposure)
-    if not np.isfinite(exposure) or abs(exposure) > 10:
-        raise BrightroomError(f"exposure must be between -10 and 10 stops, not {exposure}.")
     if exposure:
         linear = linear * np.float32(2.0**exposure)
     linear = local_tone_map(np.clip(linear, 0.0, None), local_tone)
     encoded = tone_curve(linear_to_srgb(np.clip(linear, 0.0, 1.0)), tone_curve_strength)
     return np.ascontiguousarray(_oriented(np.clip(encoded, 0.0, 1.0), raw.flip), dtype=np.float32)
+
+
+def check_develop_options(*, demosaic_method: str = "mhc", white_balance: str | Sequence[float] = "auto",
+                          exposure: float = 0.0, tone_curve_strength: float = DEFAULT_TONE_CURVE,
+                          local_tone: float = DEFAULT_LOCAL_TONE) -> None:
+    """Every development option checked before any pixel is touched (as darktable checks a
+    module's parameters first), so a bad one fails at once, not after the demosaicking.
+
+    >>> check_develop_options(tone_curve_strength=2)
+    Traceback (most recent call last):
+    ...
+    brightroom.errors.BrightroomError: the tone curve strength must be from 0 to 1, not 2.
+    """
+    if demosaic_method not in DEMOSAIC_METHODS:
+        raise BrightroomError(f"unknown demosaicking method '{demosaic_method}' (known: {', '.join(DEMOSAIC_METHODS)}).")
+    if isinstance(white_balance, str):
+        if white_balance not in WHITE_BALANCE_CHOICES:
+            raise BrightroomError(f"white balance must be one of {', '.join(WHITE_BALANCE_CHOICES)} or three gains, "
+                                  f"not '{white_balance}'.")
+    else:
+        gains = np.asarray(white_balance, np.float64).ravel()
+        if gains.size != 3 or not np.isfinite(gains).all() or (gains <= 0).any():
+            raise BrightroomError("white balance gains must be three positive numbers (red, green, blue).")
+    try:
+        stops = float(exposure)
+    except (TypeError, ValueError):
+        stops = float("nan")
+    if not np.isfinite(stops) or abs(stops) > 10:
+        raise BrightroomError(f"exposure must be between -10 and 10 stops, not {exposure}.")
+    for name, strength in (("the tone curve strength", tone_curve_strength), ("the local tone mapping strength", local_tone)):
+        check_strength(name, strength)
 
 
 def develop_raw(path: str | Path, *, demosaic: str = "mhc", max_pixels: int | None = None, **options) -> np.ndarray:
@@ -85,6 +123,7 @@ def develop_raw(path: str | Path, *, demosaic: str = "mhc", max_pixels: int | No
     >>> develop_raw(dng, demosaic="bilinear").shape
     (32, 32, 3)
     """
+    check_develop_options(demosaic_method=demosaic, **options)  # before the file is even read
     return develop(read_raw(path, max_pixels=max_pixels), demosaic_method=demosaic, **options)
 
 
@@ -110,18 +149,20 @@ def camera_to_srgb_matrix(xyz_to_camera: np.ndarray | None) -> np.ndarray:
         raise BrightroomError("the colour matrix cannot be inverted.") from None
 
 
-def gray_world_gains(mosaic: np.ndarray, pattern: str) -> np.ndarray:
-    """RGB gains (green = 1) that make the mean of unclipped samples gray.
+def gray_world_gains(mosaic: np.ndarray, pattern: str | None) -> np.ndarray:
+    """RGB gains (green = 1) that make the mean of unclipped samples gray; ``pattern`` None for
+    H x W x 3 camera RGB rather than a Bayer mosaic.
 
     >>> m = np.tile(np.array([[0.2, 0.4], [0.4, 0.1]], np.float32), (4, 4))
     >>> gray_world_gains(m, "RGGB").round(3).tolist()
     [2.0, 1.0, 4.0]
     """
-    channels = channel_map(pattern)[_cfa_index(mosaic.shape)]
-    usable = mosaic < _SATURATED
     means = np.zeros(3)
     for channel in range(3):
-        samples = mosaic[(channels == channel) & usable]
+        if pattern is None:
+            samples = mosaic[..., channel][(mosaic < _SATURATED).all(axis=2)]
+        else:
+            samples = mosaic[(channel_map(pattern)[_cfa_index(mosaic.shape)] == channel) & (mosaic < _SATURATED)]
         means[channel] = samples.mean() if samples.size else 0.0
     if (means <= 0).any():
         return np.ones(3)
@@ -134,7 +175,7 @@ def _cfa_index(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _white_balance_gains(
-    mosaic: np.ndarray, pattern: str, as_shot: Sequence[float] | None, choice: str | Sequence[float]
+    mosaic: np.ndarray, pattern: str | None, as_shot: Sequence[float] | None, choice: str | Sequence[float]
 ) -> np.ndarray:
     if isinstance(choice, str):
         if choice not in WHITE_BALANCE_CHOICES:

@@ -19,8 +19,11 @@ _INVERSE_SAMPLES = 65_537
 _BASE_MAX_SIDE = 1024  # the base layer is computed at this size at most, then upsampled
 
 
-def _check_strength(name: str, strength: float) -> float:
-    value = float(strength)
+def check_strength(name: str, strength: float) -> float:
+    try:
+        value = float(strength)
+    except (TypeError, ValueError):
+        value = float("nan")
     if not 0.0 <= value <= 1.0:
         raise BrightroomError(f"{name} must be from 0 to 1, not {strength}.")
     return value
@@ -32,7 +35,7 @@ def tone_curve(encoded: np.ndarray, strength: float) -> np.ndarray:
     >>> round(float(tone_curve(np.float32(0.25), 1.0)), 4)   # smoothstep(0.25)
     0.1562
     """
-    strength = _check_strength("the tone curve strength", strength)
+    strength = check_strength("the tone curve strength", strength)
     x = np.clip(np.asarray(encoded, dtype=np.float32), 0.0, 1.0)
     if strength == 0:
         return x
@@ -46,7 +49,7 @@ def inverse_tone_curve(toned: np.ndarray, strength: float) -> np.ndarray:
     >>> bool(np.abs(inverse_tone_curve(tone_curve(x, 0.6), 0.6) - x).max() < 1e-4)
     True
     """
-    strength = _check_strength("the tone curve strength", strength)
+    strength = check_strength("the tone curve strength", strength)
     y = np.clip(np.asarray(toned, dtype=np.float32), 0.0, 1.0)
     if strength == 0:
         return y
@@ -66,7 +69,7 @@ def local_tone_map(linear_rgb: np.ndarray, strength: float) -> np.ndarray:
     >>> bool(out[10, 10, 0] > 0.03 and abs(out[10, 50, 0] - 0.5) < 0.01)
     True
     """
-    strength = _check_strength("the local tone mapping strength", strength)
+    strength = check_strength("the local tone mapping strength", strength)
     rgb = np.asarray(linear_rgb, dtype=np.float32)
     if strength == 0:
         return rgb

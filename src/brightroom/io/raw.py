@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import struct
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ import tifffile
 from ..color import XYZ_TO_LINEAR_SRGB
 from ..errors import BrightroomError
 from .files import atomic_write, check_input_file, check_output_path
+from .formats import HEADER_BYTES, sniff_format
 from .limits import check_pixel_count, resolve_max_pixels
 
 # As ColorMatrix1, XYZ_TO_LINEAR_SRGB describes a "camera" whose raw RGB is linear sRGB,
@@ -43,9 +45,11 @@ _CFA_PLANE_COLOR, _CFA_LAYOUT = 50710, 50711
 _BLACK_LEVEL_REPEAT_DIM, _BLACK_LEVEL, _WHITE_LEVEL = 50713, 50714, 50717
 _COLOR_MATRIX_1, _AS_SHOT_NEUTRAL, _CALIBRATION_ILLUMINANT_1 = 50721, 50728, 50778
 _SHORT, _LONG, _BYTE, _RATIONAL, _SRATIONAL = 3, 4, 1, 5, 10
+_LINEAR_RAW = 34892  # PhotometricInterpretation of demosaicked (or monochrome) DNG data
 
 
 CFA_PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
+NO_CFA = "none"  # data that is not a Bayer mosaic: demosaicked (or linear, or monochrome) already
 _CHANNEL = {"R": 0, "G": 1, "B": 2}
 
 
@@ -92,9 +96,12 @@ def check_mosaic(mosaic: np.ndarray) -> np.ndarray:
 
 @dataclass
 class RawImage:
-    """A Bayer mosaic and the metadata needed to develop it.
+    """A RAW file's sensor data and the metadata needed to develop it.
 
-    ``mosaic`` is float32 H x W in sensor units; ``black_level`` is a scalar or
+    ``mosaic`` is float32 H x W in sensor units, a Bayer mosaic of ``cfa_pattern``; or, for data
+    that is not a Bayer mosaic (a linear DNG, an X-Trans sensor demosaicked by LibRaw, a
+    monochrome DNG), H x W x C linear camera RGB (C = 3) or gray (C = 1) with ``cfa_pattern``
+    'none' (see :data:`NO_CFA`). ``black_level`` is a scalar or
     2 x 2 (one per CFA position, reading order); ``white_level`` the clipping
     level. ``white_balance`` holds the as-shot RGB gains (green = 1), or None if
     unknown. ``xyz_to_camera`` is the 3 x 3 colour matrix with DNG ColorMatrix
@@ -114,8 +121,17 @@ class RawImage:
     xyz_to_camera: np.ndarray | None = None
     flip: int = 0
 
+    @property
+    def is_bayer(self) -> bool:
+        return np.ndim(self.mosaic) == 2
+
     def normalized(self) -> np.ndarray:
-        """The mosaic with black at 0 and white at 1 (noise below black is kept, not clipped)."""
+        """The data with black at 0 and white at 1 (noise below black is kept, not clipped)."""
+        if not self.is_bayer:
+            span = float(self.white_level) - float(np.max(self.black_level))
+            if span <= 0:
+                raise BrightroomError("the raw white level must be above the black level.")
+            return ((np.asarray(self.mosaic, np.float32) - float(np.max(self.black_level))) / span).astype(np.float32)
         mosaic = check_mosaic(self.mosaic)
         black = np.broadcast_to(np.asarray(self.black_level, np.float32), (2, 2))
         height, width = mosaic.shape
@@ -127,7 +143,8 @@ class RawImage:
 
 
 def read_raw(path: str | Path, *, max_pixels: int | None = None) -> RawImage:
-    """Unpack a camera RAW or DNG file: the visible Bayer mosaic and its metadata.
+    """Unpack a camera RAW or DNG file: its sensor data (the visible Bayer mosaic; other data as
+    linear camera RGB, see :class:`RawImage`) and its metadata.
 
     >>> import tempfile, pathlib
     >>> from brightroom.io import write_dng
@@ -147,10 +164,13 @@ def read_raw(path: str | Path, *, max_pixels: int | None = None) -> RawImage:
                 sizes = raw.sizes
                 check_pixel_count(path, sizes.raw_width, sizes.raw_height, resolve_max_pixels(max_pixels))
                 pattern = _bayer_pattern(path, raw)
-                mosaic = np.array(raw.raw_image_visible, dtype=np.float32)
-                colors = raw.raw_colors_visible[:2, :2]
-                black = np.array(raw.black_level_per_channel, np.float32)[colors]
-                white = float(raw.white_level)
+                if pattern == NO_CFA:
+                    mosaic, black, white = _demosaicked_by_libraw(path, raw), np.zeros((2, 2), np.float32), 1.0
+                else:
+                    mosaic = np.array(raw.raw_image_visible, dtype=np.float32)
+                    colors = raw.raw_colors_visible[:2, :2]
+                    black = np.array(raw.black_level_per_channel, np.float32)[colors]
+                    white = float(raw.white_level)
                 balance = _as_shot_white_balance(raw.camera_whitebalance)
                 xyz_to_camera = _color_matrix(path, raw)
                 flip = int(sizes.flip)
@@ -160,27 +180,30 @@ def read_raw(path: str | Path, *, max_pixels: int | None = None) -> RawImage:
                 raise raw_error(path, exc) from None
     if white <= black.max():
         raise BrightroomError(f"cannot develop '{path}': its white level is not above its black level.")
-    check_image_data(path, mosaic, float(black.max()))
+    check_image_data(path, mosaic, float(black.max()), white)
     return RawImage(mosaic, pattern, black, white, balance, xyz_to_camera, flip)
 
 
-def check_image_data(path: Path, mosaic: np.ndarray, black: float) -> None:
+def check_image_data(path: Path, mosaic: np.ndarray, black: float, white: float) -> None:
     """Refuse a mosaic with (almost) no sample above black: a RAW whose image data was stripped
     or never written decodes to zeros, which must not become a black picture.
 
-    >>> check_image_data(Path("x.dng"), np.zeros((64, 64), np.float32), 0.0)
+    >>> check_image_data(Path("x.dng"), np.zeros((64, 64), np.float32), 0.0, 4095.0)
     Traceback (most recent call last):
     ...
     brightroom.errors.BrightroomError: cannot read 'x.dng': the RAW file holds no image data (it is stripped or truncated).
     """
     sample = np.asarray(mosaic)[::4, ::4]
-    if sample.size == 0 or np.mean(sample > black + 2) < 0.005:
+    if sample.size == 0 or np.mean(sample > black + 5e-4 * (white - black)) < 0.005:
         raise BrightroomError(f"cannot read '{path}': the RAW file holds no image data (it is stripped or truncated).")
 
 
 def raw_error(path: Path, exc: Exception) -> BrightroomError:
     """One sentence for a LibRaw failure."""
     kind = type(exc).__name__
+    with contextlib.suppress(OSError), open(path, "rb") as handle:
+        if sniff_format(handle.read(HEADER_BYTES)) not in (None, "tiff", "raw"):
+            return BrightroomError(f"cannot develop '{path}': it is not a camera RAW file (such as DNG, CR2, NEF or ARW).")
     if kind == "LibRawFileUnsupportedError":
         reason = "cannot be read by LibRaw (it is stripped, corrupt or of a format LibRaw does not know)"
     elif kind == "LibRawTooBigError":
@@ -224,14 +247,26 @@ def _as_shot_white_balance(multipliers: Sequence[float]) -> tuple[float, float, 
 
 
 def _bayer_pattern(path: Path, raw: rawpy.RawPy) -> str:
+    """The file's Bayer pattern, or NO_CFA for data LibRaw must demosaic or that needs none."""
     pattern = raw.raw_pattern
     if raw.num_colors != 3 or pattern is None or pattern.shape != (2, 2):
-        raise BrightroomError(f"cannot develop '{path}': only Bayer (2 x 2 colour filter) sensors are supported.")
+        return NO_CFA
     letters = raw.color_desc.decode("ascii", "replace")
     name = "".join(letters[i] for i in raw.raw_colors_visible[:2, :2].ravel())
     if name not in ("RGGB", "BGGR", "GRBG", "GBRG"):
         raise BrightroomError(f"cannot develop '{path}': its colour filter pattern ({name}) is not an RGB Bayer one.")
     return name
+
+
+def _demosaicked_by_libraw(path: Path, raw: rawpy.RawPy) -> np.ndarray:
+    """Linear camera RGB (H x W x 3) or gray (H x W x 1) in [0, 1] for data that is not a Bayer
+    mosaic: LibRaw demosaics X-Trans and other filters, and reads linear and monochrome DNGs,
+    with unit white balance, no colour conversion, no gamma and no brightening; Brightroom's
+    own pipeline does the rest."""
+    rgb = raw.postprocess(output_color=rawpy.ColorSpace.raw, gamma=(1, 1), no_auto_bright=True,
+                          use_camera_wb=False, user_wb=[1.0, 1.0, 1.0, 1.0], output_bps=16, user_flip=0)
+    data = rgb.astype(np.float32) / np.float32(65535)
+    return data[..., :1] if raw.num_colors == 1 else data
 
 
 def _color_matrix(path: Path, raw: rawpy.RawPy) -> np.ndarray | None:
@@ -281,7 +316,9 @@ def write_dng(
     model: str = "Synthetic",
     overwrite: bool = False,
 ) -> Path:
-    """Write an H x W Bayer mosaic (integers 0..65535) as an uncompressed CFA DNG.
+    """Write an H x W Bayer mosaic (integers 0..65535) as an uncompressed CFA DNG, or H x W x 3
+    linear camera RGB (or H x W x 1, monochrome) as a LinearRaw DNG, as DNG converters write
+    demosaicked or monochrome data (``cfa_pattern`` is then not used).
 
     ``cfa_pattern`` names the 2 x 2 filter colours in reading order ('RGGB',
     'BGGR', 'GRBG', 'GBRG'). ``black_level`` is one value, or four (one per
@@ -305,7 +342,8 @@ def write_dng(
     if path.suffix.lower() != ".dng":
         raise BrightroomError(f"cannot write '{path}': write_dng writes DNG files; name the output '*.dng'.")
     mosaic = _checked_mosaic(path, bayer)
-    pattern = _checked_pattern(path, cfa_pattern)
+    linear = mosaic.ndim == 3
+    pattern = None if linear else _checked_pattern(path, cfa_pattern)
     blacks = _checked_black_levels(path, black_level)
     white = _checked_int(path, "white_level", white_level, 1, 65535)
     if max(blacks) >= white:
@@ -326,13 +364,9 @@ def write_dng(
         (_MAKE, "s", 0, make, True),
         (_MODEL, "s", 0, model, True),
         (_ORIENTATION, _SHORT, 1, 1, True),
-        (_CFA_REPEAT_PATTERN_DIM, _SHORT, 2, (2, 2), True),
-        (_CFA_PATTERN, _BYTE, 4, pattern, True),
         (_DNG_VERSION, _BYTE, 4, (1, 4, 0, 0), True),
         (_DNG_BACKWARD_VERSION, _BYTE, 4, (1, 1, 0, 0), True),
         (_UNIQUE_CAMERA_MODEL, "s", 0, f"{make} {model}", True),
-        (_CFA_PLANE_COLOR, _BYTE, 3, (0, 1, 2), True),
-        (_CFA_LAYOUT, _SHORT, 1, 1, True),  # rectangular
         (_BLACK_LEVEL_REPEAT_DIM, _SHORT, 2, black_repeat, True),
         (_BLACK_LEVEL, _LONG, len(blacks), blacks, True),
         (_WHITE_LEVEL, _LONG, 1, white, True),
@@ -340,21 +374,40 @@ def write_dng(
         (_AS_SHOT_NEUTRAL, _RATIONAL, 3, _rationals(path, neutral), True),
         (_CALIBRATION_ILLUMINANT_1, _SHORT, 1, illuminant, True),
     ]
+    if not linear:
+        tags += [
+            (_CFA_REPEAT_PATTERN_DIM, _SHORT, 2, (2, 2), True),
+            (_CFA_PATTERN, _BYTE, 4, pattern, True),
+            (_CFA_PLANE_COLOR, _BYTE, 3, (0, 1, 2), True),
+            (_CFA_LAYOUT, _SHORT, 1, 1, True),  # rectangular
+        ]
+    if linear and len(blacks) == 4:
+        raise BrightroomError(f"cannot write '{path}': linear data takes one black level, not four.")
     buffer = io.BytesIO()
     try:
-        tifffile.imwrite(
-            buffer, mosaic, photometric="cfa", extratags=tags, metadata=None, software="Brightroom", byteorder="<"
-        )
+        monochrome = linear and mosaic.shape[2] == 1
+        # tifffile writes LinearRaw with three samples only; one sample is written as BlackIsZero
+        # and its PhotometricInterpretation entry set to LinearRaw after, as monochrome DNGs have it
+        photometric = "minisblack" if monochrome else _LINEAR_RAW if linear else "cfa"
+        tifffile.imwrite(buffer, mosaic[..., 0] if monochrome else mosaic, photometric=photometric,
+                         planarconfig="contig" if linear and not monochrome else None, extratags=sorted(tags),
+                         metadata=None, software="Brightroom", byteorder="<")
     except Exception as exc:
         raise BrightroomError(f"cannot write '{path}': the DNG writer failed ({exc}).") from exc
-    atomic_write(path, buffer.getvalue())
+    data = buffer.getvalue()
+    if monochrome:
+        entry = struct.pack("<HHII", 262, _SHORT, 1, 1)  # PhotometricInterpretation = BlackIsZero
+        data = data.replace(entry, struct.pack("<HHIHH", 262, _SHORT, 1, _LINEAR_RAW, 0), 1)
+    atomic_write(path, data)
     return path
 
 
 def _checked_mosaic(path: Path, bayer: np.ndarray) -> np.ndarray:
     mosaic = np.asarray(bayer)
-    if mosaic.ndim != 2 or min(mosaic.shape) < 2:
-        raise BrightroomError(f"cannot write '{path}': bayer must be a 2-D H x W mosaic, not shape {mosaic.shape}.")
+    linear = mosaic.ndim == 3 and mosaic.shape[2] in (1, 3)
+    if not (mosaic.ndim == 2 or linear) or min(mosaic.shape[:2]) < 2:
+        raise BrightroomError(f"cannot write '{path}': bayer must be an H x W mosaic or H x W x 1|3 linear data, "
+                              f"not shape {mosaic.shape}.")
     if mosaic.dtype.kind not in "ui":
         raise BrightroomError(f"cannot write '{path}': bayer must hold integers 0..65535 (uint16), not {mosaic.dtype}.")
     if mosaic.size and (mosaic.min() < 0 or mosaic.max() > 65535):
@@ -479,7 +532,7 @@ def libraw_develop(raw: rawpy.RawPy, path: Path) -> np.ndarray:
     with libraw_quiet():
         try:
             raw.unpack()
-            check_image_data(path, raw.raw_image_visible, float(max(raw.black_level_per_channel)))
+            check_image_data(path, raw.raw_image_visible, float(max(raw.black_level_per_channel)), float(raw.white_level))
             return raw.postprocess(use_camera_wb=True, output_color=rawpy.ColorSpace.sRGB, output_bps=16,
                                    gamma=_SRGB_GAMMA)
         except BrightroomError:
