@@ -49,6 +49,8 @@ bench: install
 	  --datasets Set5,Set14,BSD100 --scales 2,3,4 --methods bicubic,brightroom,brightroom-real
 	$(BENCH) --section sr-speed --title "Upscaling a 3 MP photo x2" --task sr \
 	  --megapixels 12 --scales 2 --methods brightroom,brightroom-real
+	$(BENCH) --section demosaic --title "Demosaicking (noise-free RGGB mosaics)" --task demosaic \
+	  --datasets Kodak24 --methods bilinear,mhc,rcd
 	$(BENCH) --section burst --title "Burst merging (synthetic handheld bursts)" --task burst \
 	  --datasets Kodak24 --frames 4,8
 	$(BENCH) --section burst-speed --title "Burst merging: an 8-frame 12 MP burst" --task burst \

@@ -296,3 +296,27 @@ def test_unprocess_bad_input():
         unprocess(np.zeros((16, 16, 3), np.float32), white_balance=(1, 1))
     with pytest.raises(BrightroomError, match="at least 0"):
         unprocess(np.zeros((16, 16, 3), np.float32), shot=-1)
+
+
+@pytest.mark.parametrize("pattern", ["RGGB", "BGGR", "GRBG", "GBRG"])
+def test_rcd_demosaicking_beats_mhc_on_a_photo_in_every_phase(pattern):
+    image = photo_crop(96)
+    mosaic = mosaic_image(image, pattern)
+    rcd, mhc = (psnr(np.clip(demosaic(mosaic, pattern, m), 0, 1), image) for m in ("rcd", "mhc"))
+    assert rcd > mhc + 1.0
+    flat = mosaic_image(np.full((16, 16, 3), (0.7, 0.4, 0.1), np.float32), pattern)
+    assert np.allclose(demosaic(flat, pattern, "rcd"), (0.7, 0.4, 0.1), atol=1e-6)
+
+
+def test_a_linear_and_a_monochrome_dng_develop_through_the_colour_pipeline(tmp_path):
+    from brightroom.io import write_dng
+
+    scene = photo_crop(48)
+    linear = write_dng(tmp_path / "linear.dng", np.round(srgb_to_linear(scene) * 60000).astype(np.uint16))
+    raw = read_raw(linear)
+    assert raw.mosaic.shape == (48, 48, 3) and not raw.is_bayer
+    developed = develop(raw, white_balance=(1, 1, 1), tone_curve_strength=0, local_tone=0)
+    assert np.abs(developed - scene).mean() < 0.05
+    mono = write_dng(tmp_path / "mono.dng", np.round(srgb_to_linear(scene[..., 1:2]) * 60000).astype(np.uint16))
+    gray = develop(read_raw(mono), tone_curve_strength=0, local_tone=0)
+    assert np.array_equal(gray[..., 0], gray[..., 2]) and np.abs(gray[..., 0] - scene[..., 1]).mean() < 0.05

@@ -239,6 +239,13 @@ def cmd_bench(args) -> None:
         return
     if not args.datasets:
         raise BrightroomError("--datasets is needed (or --megapixels for a speed run).")
+    if args.task == "demosaic":
+        from .bench.demosaic import DEFAULT_METHODS, run_demosaic_benchmark
+
+        methods = _parse_list(args.methods, str, "methods") if args.methods else DEFAULT_METHODS
+        _report(args, run_demosaic_benchmark(_parse_list(args.datasets, str, "datasets"), methods, limit=args.limit,
+                                             show_progress=not args.quiet))
+        return
     if args.task == "real":
         from .bench.real import DEFAULT_METHODS, run_real_benchmark
 
@@ -368,7 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     develop.add_argument("input", help="the RAW or DNG file")
     develop.add_argument("-o", "--output", help="where to write (default: next to the input, 16-bit TIFF)")
     develop.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    develop.add_argument("--demosaic", default="mhc", choices=["mhc", "bilinear"], help="demosaicking method")
+    develop.add_argument("--demosaic", default="rcd", choices=["rcd", "mhc", "bilinear"],
+                         help="demosaicking method (rcd: edge-directed, the default)")
     develop.add_argument("--white-balance", default="auto", help="auto, as-shot, gray-world, or gains R,G,B")
     develop.add_argument("--exposure", type=float, default=0.0, help="exposure compensation in EV")
     develop.add_argument("--tone-curve", type=float, default=0.5, help="global tone curve strength, 0 to 1")
@@ -398,8 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("models", cmd_models, "list the shipped model weights and their training record")
 
     bench = add("bench", cmd_bench, "benchmark methods on standard datasets with the literature's protocol")
-    bench.add_argument("--task", choices=["denoise", "sr", "burst", "real"], required=True,
-                       help="real: folders of NAME_real / NAME_mean pairs (real camera noise), every method blind")
+    bench.add_argument("--task", choices=["denoise", "sr", "burst", "real", "demosaic"], required=True,
+                       help="real: folders of NAME_real / NAME_mean pairs (real camera noise), every method blind; "
+                            "demosaic: clean images through an RGGB mosaic")
     bench.add_argument("--datasets", help="comma-separated set names or folders")
     bench.add_argument("--megapixels", help="instead of datasets: time one call on synthetic photos of these sizes "
                                             "(output MP), with peak memory, each in a fresh process")

@@ -76,7 +76,7 @@ def run_real_benchmark(datasets: Iterable[str], methods: Iterable[str] = DEFAULT
 
 
 def markdown_real_table(rows: list[dict]) -> str:
-    """The rows as a Markdown table.
+    """The rows (of the real-noise or the demosaicking benchmark) as a Markdown table.
 
     >>> print(markdown_real_table([{"task": "real", "dataset": "CC15", "method": "input", "images": 15,
     ...     "psnr": 33.414, "ssim": 0.8, "seconds": 0.0, "megapixels_per_second": None}]))

@@ -46,7 +46,7 @@ def markdown_table(rows: list[dict]) -> str:
         from .burst import markdown_burst_table
 
         return markdown_burst_table(rows)
-    if rows[0]["task"] == "real":
+    if rows[0]["task"] in ("real", "demosaic"):
         from .real import markdown_real_table
 
         return markdown_real_table(rows)

@@ -23,6 +23,7 @@ from .demosaic import DEMOSAIC_METHODS, demosaic
 from .tone import check_strength, local_tone_map, tone_curve
 
 LINEAR_SRGB_TO_XYZ = np.linalg.inv(XYZ_TO_LINEAR_SRGB)
+DEFAULT_DEMOSAIC = "rcd"
 DEFAULT_TONE_CURVE = 0.5
 DEFAULT_LOCAL_TONE = 0.25
 WHITE_BALANCE_CHOICES = ("auto", "as-shot", "gray-world")
@@ -35,7 +36,7 @@ _DNG_ILLUMINANT = {1: 50778, 2: 50779}
 def develop(
     raw: RawImage,
     *,
-    demosaic_method: str = "mhc",
+    demosaic_method: str = DEFAULT_DEMOSAIC,
     white_balance: str | Sequence[float] = "auto",
     exposure: float = 0.0,
     tone_curve_strength: float = DEFAULT_TONE_CURVE,
@@ -79,7 +80,7 @@ def develop(
     return np.ascontiguousarray(_oriented(np.clip(encoded, 0.0, 1.0), raw.flip), dtype=np.float32)
 
 
-def check_develop_options(*, demosaic_method: str = "mhc", white_balance: str | Sequence[float] = "auto",
+def check_develop_options(*, demosaic_method: str = DEFAULT_DEMOSAIC, white_balance: str | Sequence[float] = "auto",
                           exposure: float = 0.0, tone_curve_strength: float = DEFAULT_TONE_CURVE,
                           local_tone: float = DEFAULT_LOCAL_TONE) -> None:
     """Every development option checked before any pixel is touched (as darktable checks a
@@ -110,7 +111,7 @@ def check_develop_options(*, demosaic_method: str = "mhc", white_balance: str | 
         check_strength(name, strength)
 
 
-def develop_raw(path: str | Path, *, demosaic: str = "mhc", max_pixels: int | None = None, **options) -> np.ndarray:
+def develop_raw(path: str | Path, *, demosaic: str = DEFAULT_DEMOSAIC, max_pixels: int | None = None, **options) -> np.ndarray:
     """Read and develop a camera RAW or DNG file: sRGB float32 H x W x 3 in [0, 1].
 
     Options are those of :func:`develop` (``white_balance``, ``exposure``,
