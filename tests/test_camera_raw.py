@@ -320,3 +320,28 @@ def test_a_linear_and_a_monochrome_dng_develop_through_the_colour_pipeline(tmp_p
     mono = write_dng(tmp_path / "mono.dng", np.round(srgb_to_linear(scene[..., 1:2]) * 60000).astype(np.uint16))
     gray = develop(read_raw(mono), tone_curve_strength=0, local_tone=0)
     assert np.array_equal(gray[..., 0], gray[..., 2]) and np.abs(gray[..., 0] - scene[..., 1]).mean() < 0.05
+
+
+def test_white_balance_by_colour_temperature_and_tint():
+    from brightroom.camera.raw import kelvin_gains, parse_kelvin
+
+    tungsten, daylight = kelvin_gains(3200), kelvin_gains(6504)
+    assert tungsten[2] > 1.5 * tungsten[0] and np.allclose(daylight, 1, atol=0.01)
+    assert (kelvin_gains(5000, tint=40)[[0, 2]] > kelvin_gains(5000)[[0, 2]]).all()
+    raw = RawImage(np.full((16, 16), 0.3, np.float32))
+    warm = develop(raw, white_balance="3200K", tone_curve_strength=0, local_tone=0)
+    assert warm[8, 8, 2] > warm[8, 8, 0]  # a neutral patch under 3200 K settings turns blue
+    for bad in ("900K", "5500K+300", "warm"):
+        with pytest.raises(BrightroomError, match="colour temperature|tint"):
+            parse_kelvin(bad)
+
+
+def test_highlights_roll_off_to_white_instead_of_clipping_to_cyan():
+    clouds = np.full((32, 32, 3), (0.55, 0.8, 0.9), np.float32)  # bright, slightly blue: clips unevenly
+    raw = unprocess(clouds, shot=0, read=0)
+    rolled = develop(raw, exposure=1.5, white_balance="as-shot", local_tone=0)[16, 16]
+    clipped = develop(raw, exposure=1.5, white_balance="as-shot", local_tone=0, highlights="clip")[16, 16]
+    assert clipped[1] == clipped[2] == 1.0  # green and blue flat at white: cyan
+    assert rolled.max() < 1.0 and rolled[2] >= rolled[1] >= rolled[0]  # the hue kept, below white
+    with pytest.raises(BrightroomError, match="highlights must be one of"):
+        develop(raw, highlights="recover")

@@ -139,13 +139,14 @@ def cmd_develop(args) -> None:
     source = Path(args.input)
     output = _output(args, [source], "developed")
     pixels = develop_raw(source, demosaic=args.demosaic, white_balance=_white_balance(args.white_balance),
-                         exposure=args.exposure, tone_curve_strength=args.tone_curve, local_tone=args.local_tone)
+                         exposure=args.exposure, tone_curve_strength=args.tone_curve, local_tone=args.local_tone,
+                         highlights=args.highlights)
     _write_camera_result(args, output, pixels, source)
 
 
 def _white_balance(text: str):
-    if text in ("auto", "as-shot", "gray-world"):
-        return text
+    if text in ("auto", "as-shot", "gray-world") or text.strip().lower().rstrip("0123456789.+- ").endswith("k"):
+        return text  # a mode or a colour temperature (5500K, 5500K+10): develop checks it
     gains = _parse_list(text, float, "white-balance")
     if len(gains) != 3 or min(gains) <= 0:
         raise BrightroomError(f"--white-balance takes auto, as-shot, gray-world or three positive gains R,G,B, not '{text}'.")
@@ -377,7 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
     develop.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     develop.add_argument("--demosaic", default="rcd", choices=["rcd", "mhc", "bilinear"],
                          help="demosaicking method (rcd: edge-directed, the default)")
-    develop.add_argument("--white-balance", default="auto", help="auto, as-shot, gray-world, or gains R,G,B")
+    develop.add_argument("--white-balance", default="auto",
+                         help="auto, as-shot, gray-world, a colour temperature with an optional tint (5500K, 3200K+10), "
+                              "or gains R,G,B")
+    develop.add_argument("--highlights", default="rolloff", choices=["rolloff", "clip"],
+                         help="rolloff: bright areas compress smoothly to white, keeping their hue (default); clip")
     develop.add_argument("--exposure", type=float, default=0.0, help="exposure compensation in EV")
     develop.add_argument("--tone-curve", type=float, default=0.5, help="global tone curve strength, 0 to 1")
     develop.add_argument("--local-tone", type=float, default=0.25, help="local tone mapping strength, 0 to 1")
