@@ -51,6 +51,8 @@ bench: install
 	  --megapixels 12 --scales 2 --methods brightroom,brightroom-real
 	$(BENCH) --section demosaic --title "Demosaicking (noise-free RGGB mosaics)" --task demosaic \
 	  --datasets Kodak24 --methods bilinear,mhc,rcd
+	$(BENCH) --section develop-speed --title "Developing a 24 MP RAW (no denoising)" --task develop \
+	  --megapixels 24 --methods rcd,mhc
 	$(BENCH) --section burst --title "Burst merging (synthetic handheld bursts)" --task burst \
 	  --datasets Kodak24 --frames 4,8
 	$(BENCH) --section burst-speed --title "Burst merging: an 8-frame 12 MP burst" --task burst \

@@ -345,3 +345,14 @@ def test_highlights_roll_off_to_white_instead_of_clipping_to_cyan():
     assert rolled.max() < 1.0 and rolled[2] >= rolled[1] >= rolled[0]  # the hue kept, below white
     with pytest.raises(BrightroomError, match="highlights must be one of"):
         develop(raw, highlights="recover")
+
+
+def test_rcd_in_bands_equals_one_whole_pass(monkeypatch):
+    import importlib
+
+    module = importlib.import_module("brightroom.camera.demosaic")
+    image = np.tile(photo_crop(96), (3, 1, 1))  # 288 rows
+    mosaic = mosaic_image(image, "GRBG")
+    whole = demosaic(mosaic, "GRBG", "rcd")
+    monkeypatch.setattr(module, "_BAND_ROWS", 64)
+    assert np.array_equal(demosaic(mosaic, "GRBG", "rcd"), whole)

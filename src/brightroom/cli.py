@@ -230,8 +230,10 @@ def cmd_bench(args) -> None:
     if args.megapixels:
         from .bench.speed import run_speed_benchmark
 
-        setting = {"denoise": args.sigmas, "sr": args.scales, "burst": args.sigmas}[args.task]
-        default = {"denoise": "brightroom", "sr": "bicubic", "burst": "merge"}[args.task]
+        if args.task not in ("denoise", "sr", "burst", "develop"):
+            raise BrightroomError(f"--megapixels applies to the denoise, sr, burst and develop tasks, not {args.task}.")
+        setting = {"denoise": args.sigmas, "sr": args.scales, "burst": args.sigmas, "develop": "0"}[args.task]
+        default = {"denoise": "brightroom", "sr": "bicubic", "burst": "merge", "develop": "rcd"}[args.task]
         rows = run_speed_benchmark(args.task, _parse_list(args.methods or default, str, "methods"),
                                    _parse_list(args.megapixels, float, "megapixels"),
                                    setting=_parse_list(setting, float, "sigmas/scales")[0],
@@ -411,9 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("models", cmd_models, "list the shipped model weights and their training record")
 
     bench = add("bench", cmd_bench, "benchmark methods on standard datasets with the literature's protocol")
-    bench.add_argument("--task", choices=["denoise", "sr", "burst", "real", "demosaic"], required=True,
+    bench.add_argument("--task", choices=["denoise", "sr", "burst", "real", "demosaic", "develop"], required=True,
                        help="real: folders of NAME_real / NAME_mean pairs (real camera noise), every method blind; "
-                            "demosaic: clean images through an RGGB mosaic")
+                            "demosaic: clean images through an RGGB mosaic; develop: a RAW of --megapixels (speed)")
     bench.add_argument("--datasets", help="comma-separated set names or folders")
     bench.add_argument("--megapixels", help="instead of datasets: time one call on synthetic photos of these sizes "
                                             "(output MP), with peak memory, each in a fresh process")

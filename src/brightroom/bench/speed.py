@@ -13,6 +13,7 @@ import concurrent.futures
 import multiprocessing
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -57,6 +58,15 @@ def _measure(task: str, method: str, megapixels: float, setting: float, frames: 
         photo = synthetic_photo(megapixels / setting**2, source)
         started = time.perf_counter()
         output = upscale(photo, int(setting), method=method)
+    elif task == "develop":
+        import tempfile
+
+        from ..camera import develop_raw, unprocess_to_dng
+
+        folder = tempfile.mkdtemp()
+        path = unprocess_to_dng(Path(folder) / "photo.dng", synthetic_photo(megapixels, source), seed=rng)
+        started = time.perf_counter()
+        output = develop_raw(path, demosaic=method)
     else:
         from ..camera import merge_burst
         from ..pipeline import burst_denoiser

@@ -64,8 +64,27 @@ def demosaic(mosaic: np.ndarray, pattern: str = "RGGB", method: str = "mhc") -> 
     top, left = red_offset(pattern)
     padded = cv2.copyMakeBorder(mosaic, top, 0, left, 0, _BORDER) if top or left else mosaic
     demosaic_rggb = {"bilinear": _demosaic_rggb_bilinear, "mhc": _demosaic_rggb_mhc, "rcd": _demosaic_rggb_rcd}[method]
-    rgb = demosaic_rggb(padded)
+    rgb = demosaic_rggb(padded) if method != "rcd" else _in_bands(demosaic_rggb, padded)
     return np.ascontiguousarray(rgb[top:, left:])
+
+
+_BAND_ROWS = 512  # RCD holds about 30 full-size arrays: it runs on bands of rows to bound its memory
+_BAND_MARGIN = 16  # rows of context on each side of a band, beyond RCD's reach (and even: the phase stays)
+
+
+def _in_bands(demosaic_rggb, mosaic: np.ndarray) -> np.ndarray:
+    """Run a local demosaicking method band by band, each with context rows that are cropped
+    off again, so the result equals one whole-image pass with far less memory."""
+    height = mosaic.shape[0]
+    if height <= _BAND_ROWS + 2 * _BAND_MARGIN:
+        return demosaic_rggb(mosaic)
+    output = np.empty(mosaic.shape + (3,), np.float32)
+    for top in range(0, height, _BAND_ROWS):
+        bottom = min(height, top + _BAND_ROWS)
+        start, stop = max(0, top - _BAND_MARGIN), min(height, bottom + _BAND_MARGIN)
+        band = demosaic_rggb(mosaic[start:stop])
+        output[top:bottom] = band[top - start: top - start + bottom - top]
+    return output
 
 
 def _cfa_masks(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -99,7 +118,7 @@ def _demosaic_rggb_mhc(mosaic: np.ndarray) -> np.ndarray:
 
 
 _EPS = 1e-5
-_RCD_BORDER = 4  # how far RCD's filters reach
+_RCD_BORDER = 12  # RCD's stages reach 12 pixels in all (the padding keeps np.roll's wrap-around out)
 
 
 def _demosaic_rggb_rcd(mosaic: np.ndarray) -> np.ndarray:

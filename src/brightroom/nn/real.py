@@ -72,7 +72,10 @@ class RealPhotoDenoiser(nn.Module):
         if not self.training:
             return self.denoiser(noisy, self.estimator(noisy) if levels is None else levels)
         estimate = self.estimator(noisy)
-        estimation_loss = F.l1_loss(estimate.float(), levels)
+        # on a log scale (sigma + 1 on 0-255): a clean photo read as sigma 8 is as wrong as a noisy one
+        # read as 8 times its noise, where a plain L1 would let the noisiest patches rule
+        floor = 1 / 255
+        estimation_loss = F.l1_loss(torch.log(estimate.float() + floor), torch.log(levels + floor))
         use_truth = torch.rand(()) < 0.5
         condition = levels if use_truth else estimate.detach()
         return self.denoiser(noisy, condition), estimation_loss
