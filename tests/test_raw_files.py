@@ -45,3 +45,37 @@ def test_a_truncated_dng_is_refused_never_developed(share, tmp_path):
     truncated.write_bytes(data[: int(len(data) * share)])
     output = tmp_path / "out.tif"
     _assert_refused(_brightroom("develop", str(truncated), "-o", str(output)), output)
+
+
+def test_a_real_linear_dng_develops_close_to_libraw(tmp_path):
+    import numpy as np
+
+    from brightroom.io import read_image
+
+    source = shared_raw("canon_eos_6d.dng")
+    output = tmp_path / "6d.png"
+    result = _brightroom("develop", str(source), "-o", str(output))
+    assert result.returncode == 0, result.stderr
+    ours, libraw = read_image(output).pixels, read_image(source).pixels  # read_image: LibRaw's own rendering
+    assert ours.shape == libraw.shape == (816, 1224, 3)
+    assert np.abs(ours.mean(axis=(0, 1)) - libraw.mean(axis=(0, 1))).max() < 0.02
+
+
+def test_the_server_answers_a_stripped_raw_with_a_422(tmp_path):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from brightroom.serve import Settings, create_app
+
+    source = shared_raw("stripped/Nikon.nef")  # its header declares 6 MP: a job, not /v1/enhance
+    with TestClient(create_app(Settings(work_dir=tmp_path))) as client:
+        job = client.post("/v1/jobs", files={"image": ("photo.nef", source.read_bytes())}).json()
+        for _ in range(200):
+            status = client.get(f"/v1/jobs/{job['id']}").json()
+            if status["status"] in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        answer = client.get(f"/v1/jobs/{job['id']}/result")
+    assert status["status"] == "failed" and "truncated or corrupt" in status["error"]
+    assert answer.status_code == 422 and str(tmp_path) not in answer.json()["error"]
