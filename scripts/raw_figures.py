@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import rawpy
+from figures import side_by_side  # scripts/figures.py
 
 import brightroom
 from brightroom.camera import develop
@@ -18,14 +19,6 @@ from brightroom.io.raw import read_raw
 
 OUT = Path("docs/raw")
 CROP = 256
-
-
-def strip(images: list[np.ndarray]) -> np.ndarray:
-    gap = np.ones((images[0].shape[0], 4, 3), np.float32)
-    parts = []
-    for image in images:
-        parts += [image, gap]
-    return np.clip(np.concatenate(parts[:-1], axis=1), 0, 1)
 
 
 def busiest_crop(image: np.ndarray, rows: slice) -> tuple[slice, slice]:
@@ -52,7 +45,7 @@ def main() -> None:
     height = rendered["rcd"].shape[0]
     rows, cols = busiest_crop(rendered["rcd"], slice(0, height // 2))
     brightroom.write_image(OUT / "demosaic-rcd-mhc-libraw.png",
-                           strip([rendered[m][rows, cols] for m in ("rcd", "mhc", "libraw-ahd")]), overwrite=True)
+                           side_by_side([rendered[m][rows, cols] for m in ("rcd", "mhc", "libraw-ahd")]), overwrite=True)
     bright = {mode: develop(raw, exposure=1.5, highlights=mode) for mode in ("rolloff", "clip")}
     sky = bright["clip"][: height // 2].min(axis=2)
     top, left = np.unravel_index(np.argmax(np.lib.stride_tricks.sliding_window_view(
@@ -61,7 +54,7 @@ def main() -> None:
     window = (slice(top * 8, top * 8 + CROP), slice(left * 8, left * 8 + CROP))
     clipped = float((bright["clip"] >= 0.999).any(axis=2).mean())
     brightroom.write_image(OUT / "highlights-rolloff-clip.png",
-                           strip([bright[m][window] for m in ("rolloff", "clip")]), overwrite=True)
+                           side_by_side([bright[m][window] for m in ("rolloff", "clip")]), overwrite=True)
     (OUT / "README.md").write_text(
         "# RAW development, at 100 %\n\n"
         f"Written by `scripts/raw_figures.py` from `{source.name}`.\n\n"

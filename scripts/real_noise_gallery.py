@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from figures import side_by_side  # scripts/figures.py
 
 import brightroom
 from brightroom.bench.real import noisy_reference_pairs
@@ -36,14 +37,6 @@ def crop(image: np.ndarray, name: str) -> np.ndarray:
     return np.repeat(part, 3, axis=2) if part.shape[2] == 1 else part
 
 
-def strip(images: list[np.ndarray]) -> np.ndarray:
-    gap = np.ones((images[0].shape[0], 4, 3), np.float32)
-    parts = []
-    for image in images:
-        parts += [image, gap]
-    return np.clip(np.concatenate(parts[:-1], axis=1), 0, 1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
@@ -61,7 +54,7 @@ def main() -> None:
             rows.append(f"| {dataset.split('/')[1]} | {path.stem} | {noisy.shape[1]}x{noisy.shape[0]} | {sigma:.1f} | "
                         f"{noise.luma:.1f} | {noise.color:.1f} |")
             panels = [crop(x, path.stem) for x in (noisy, awgn, real)]
-            brightroom.write_image(OUT / f"{path.stem}.png", strip(panels), overwrite=True)
+            brightroom.write_image(OUT / f"{path.stem}.png", side_by_side(panels), overwrite=True)
     cc_rows = []
     for noisy_path, mean_path in noisy_reference_pairs(resolve_dataset("real/CC15")):
         name = noisy_path.stem.removesuffix("_real")
@@ -70,7 +63,7 @@ def main() -> None:
         noisy, reference = (brightroom.read_image(p).pixels for p in (noisy_path, mean_path))
         real = brightroom.denoise(noisy, method="brightroom-real")
         cc_rows.append(f"| {name} | {brightroom.psnr(noisy, reference):.2f} | {brightroom.psnr(real, reference):.2f} |")
-        brightroom.write_image(OUT / f"CC15-{name}.png", strip([crop(x, name) for x in (noisy, real, reference)]),
+        brightroom.write_image(OUT / f"CC15-{name}.png", side_by_side([crop(x, name) for x in (noisy, real, reference)]),
                                overwrite=True)
     (OUT / "README.md").write_text(
         "# Real noise: blind denoising of real photos\n\n"

@@ -3,8 +3,8 @@ on the same mosaics, colour PSNR and SSIM (all channels, 8-bit, no border crop) 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
+from functools import partial
 
 import numpy as np
 from tqdm import tqdm
@@ -13,7 +13,7 @@ from ..camera.bayer import mosaic_image
 from ..camera.demosaic import demosaic
 from ..datasets import dataset_name, image_files, resolve_dataset
 from ..io import read_image
-from ..metrics import psnr, ssim
+from .report import scored_run
 
 DEFAULT_METHODS = ("bilinear", "mhc", "rcd")
 
@@ -35,17 +35,7 @@ def run_demosaic_benchmark(datasets: Iterable[str], methods: Iterable[str] = DEF
             mosaics = [mosaic_image(image, "RGGB") for image in images]
             for method in methods:
                 demosaic(mosaics[0], "RGGB", method)  # untimed warm-up
-                scores, seconds, megapixels = [], 0.0, 0.0
-                for image, mosaic in zip(images, mosaics):
-                    started = time.perf_counter()
-                    output = np.clip(demosaic(mosaic, "RGGB", method), 0.0, 1.0)
-                    seconds += time.perf_counter() - started
-                    megapixels += mosaic.size / 1e6
-                    scores.append((psnr(output, image), ssim(output, image)))
-                    bar.update(1)
-                rows.append({"task": "demosaic", "dataset": name, "method": method, "images": len(scores),
-                             "psnr": round(float(np.mean([s[0] for s in scores])), 3),
-                             "ssim": round(float(np.mean([s[1] for s in scores])), 4),
-                             "seconds": round(seconds / len(scores), 4),
-                             "megapixels_per_second": round(megapixels / seconds, 4)})
+                rows.append(scored_run("demosaic", name, method, list(zip(mosaics, images)),
+                                       partial(demosaic, pattern="RGGB", method=method),
+                                       on_image=lambda: bar.update(1)))
     return rows

@@ -7,8 +7,8 @@ on RGB, 8-bit, no border crop, against the reference (the datasets README's conv
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +17,8 @@ from tqdm import tqdm
 from ..datasets import dataset_name, resolve_dataset
 from ..errors import BrightroomError
 from ..io import READABLE_SUFFIXES, read_image
-from ..metrics import psnr, ssim
 from ..tasks.denoise import denoise
+from .report import scored_run
 
 DEFAULT_METHODS = ("input", "bm3d", "brightroom", "brightroom-real")
 
@@ -59,19 +59,10 @@ def run_real_benchmark(datasets: Iterable[str], methods: Iterable[str] = DEFAULT
             for method in methods:
                 if method != "input":
                     denoise(cases[0][0], "auto", method=method)  # untimed warm-up: loading, export, buffers
-                scores, seconds, megapixels = [], 0.0, 0.0
-                for noisy, reference in cases:
-                    started = time.perf_counter()
-                    output = noisy if method == "input" else denoise(noisy, "auto", method=method)
-                    seconds += time.perf_counter() - started
-                    megapixels += output.shape[0] * output.shape[1] / 1e6
-                    scores.append((psnr(output, reference), ssim(output, reference)))
-                    bar.update(1)
-                rows.append({"task": "real", "dataset": name, "method": method, "images": len(scores),
-                             "psnr": round(float(np.mean([s[0] for s in scores])), 3),
-                             "ssim": round(float(np.mean([s[1] for s in scores])), 4),
-                             "seconds": round(seconds / len(scores), 4),
-                             "megapixels_per_second": round(megapixels / seconds, 4) if seconds else None})
+                rows.append(scored_run("real", name, method, cases,
+                                       (lambda x: x) if method == "input" else partial(denoise, sigma="auto",
+                                                                                        method=method),
+                                       on_image=lambda: bar.update(1)))
     return rows
 
 
