@@ -228,3 +228,42 @@ def test_sr_training_and_fine_tuning_from_its_weights(tmp_path, image_folder):
     assert main(["train", "sr", "--config", str(real)]) == 0
     tuned = load_weights(tmp_path / "real.safetensors").state_dict()
     assert all(torch.equal(start[key], tuned[key]) for key in start)
+
+
+def test_the_real_photo_model_trains_a_few_steps_and_exports(tmp_path, image_folder):
+    config = tmp_path / "real.toml"
+    config.write_text(f"""
+task = "real"
+name = "tiny-real"
+[model]
+architecture = "RealPhotoDenoiser"
+widths = [8, 16, 32]
+blocks = 1
+estimator_width = 8
+estimator_blocks = 1
+[data]
+train = "{image_folder}"
+holdout_every = 3
+patch_size = 16
+batch_size = 2
+[optim]
+steps = 2
+lr = 1e-3
+lr_min = 1e-5
+auxiliary_weight = 0.1
+[run]
+precision = "fp32"
+seed = 0
+checkpoint = "{tmp_path / 'ckpt.pt'}"
+log = "{tmp_path / 'log.jsonl'}"
+output = "{tmp_path / 'tiny-real.safetensors'}"
+checkpoint_every = 2
+validate_every = 2
+""")
+    assert main(["train", "real", "--config", str(config)]) == 0
+    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
+    assert record["step"] == 2 and record["val_psnr"] > 10
+    model = load_weights(tmp_path / "tiny-real.safetensors")
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 16, 16)).shape == (1, 3, 16, 16)
+        assert model.estimator(torch.rand(1, 3, 16, 16)).shape == (1, 2, 16, 16)
