@@ -148,3 +148,23 @@ def test_upscale_with_own_weights_through_spandrel(noisy_png, tmp_path, name):
     assert read_image(noisy_png.with_name("noisy-x2.png")).pixels.shape == (96, 128, 3)
     wrong = brightroom("upscale", str(noisy_png), "--scale", "4", "--weights", str(weights))
     assert wrong.returncode == 2 and "upscale by 2, not 4" in wrong.stderr
+
+
+@pytest.mark.parametrize("side", [1, 9, 14])
+def test_icons_and_thumbnails_are_described_and_never_crash(tmp_path, side):
+    icon = write_image(tmp_path / "icon.png", np.full((side, side, 3), 0.5, np.float32))
+    info = brightroom("info", str(icon))
+    assert info.returncode == 0 and "noise sigma: 0.0" in info.stdout, info.stderr
+    enhanced = brightroom("enhance", str(icon), "-o", str(tmp_path / "out.png"))
+    assert enhanced.returncode in (0, 2) and "internal error" not in enhanced.stderr
+
+
+def test_an_exif_orientation_of_zero_is_read_as_unknown(tmp_path):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Huawei", 0  # a value the standard does not define, as some phones write
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(path, exif=exif.tobytes())
+    info = brightroom("info", str(path))
+    assert info.returncode == 0 and "Huawei" in info.stdout, info.stderr

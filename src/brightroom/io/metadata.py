@@ -171,8 +171,8 @@ class ExifTables:
                 return
             try:
                 text = formatter(_scalar(value))
-            except (TypeError, ValueError, ZeroDivisionError):
-                return
+            except (TypeError, ValueError, ZeroDivisionError, KeyError, OverflowError):
+                return  # a value the standard does not define (e.g. orientation 0, as some phones write)
             text = text.replace("\x00", "").strip()
             if text:
                 found[key] = text
