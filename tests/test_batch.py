@@ -49,7 +49,7 @@ def test_a_corrupt_file_is_reported_and_the_run_goes_on(folder, tmp_path):
     for name in ("a.png", "b.jpg", "trip/c.png"):
         assert read_image(out / name).pixels.shape == (48, 64, 3)
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert written == ["a.png", "b.jpg", "trip/c.png"]  # nothing for the corrupt file, no partial files
+    assert written == [".brightroom-batch.jsonl", "a.png", "b.jpg", "trip/c.png"]  # nothing for the corrupt file
     assert summary.ignored == [folder / "notes.txt"]
     report = summary.report()
     assert "3 done, 0 skipped (already done), 1 failed" in report and "broken.jpg" in report
@@ -147,6 +147,47 @@ def test_recipe_names():
         Recipe(upscale=2, upscale_method="magic")
 
 
+def test_a_recipe_change_is_redone_and_a_foreign_file_needs_overwrite(folder, tmp_path):
+    out = tmp_path / "out"
+    run_batch(folder, out, FAST, workers=1, progress=False)
+    redone = run_batch(folder, out, "upscale2", workers=1, progress=False)
+    assert redone.counts() == {"done": 3, "skipped": 0, "failed": 1}
+    assert all("redone: the recipe changed" in o.message for o in redone.done)
+    assert read_image(out / "a.png").pixels.shape == (96, 128, 3)
+    assert run_batch(folder, out, "upscale2", workers=1, progress=False).counts()["skipped"] == 3
+    other = tmp_path / "other"
+    other.mkdir()
+    write_image(other / "a.png", photo(seed=9))  # not written by a batch
+    foreign = run_batch(folder, other, FAST, workers=1, progress=False)
+    assert {o.source.name: o.status for o in foreign.outcomes}["a.png"] == "failed"
+    assert "--overwrite" in next(o.message for o in foreign.failed if o.source.name == "a.png")
+    forced = run_batch(folder, other, FAST, workers=1, progress=False, overwrite=True)
+    assert {o.source.name: o.status for o in forced.outcomes}["a.png"] == "done"
+
+
+def test_stale_temporaries_go_and_an_unwritable_output_folder_fails_first(folder, tmp_path):
+    import os
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".a.png.1234abcd.tmp").write_bytes(b"left by a killed run")
+    run_batch(folder, out, FAST, workers=1, progress=False)
+    assert not list(out.rglob("*.tmp"))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root writes anywhere: a file in the way instead
+            locked.chmod(0o700)
+            locked.rmdir()
+            locked.write_text("a file, not a folder")
+        with pytest.raises(BrightroomError, match="output folder"):
+            run_batch(folder, locked, FAST, workers=1, progress=False)
+    finally:
+        if locked.is_dir():
+            locked.chmod(0o700)
+
+
 def test_summary_of_nothing(tmp_path):
     (tmp_path / "empty").mkdir()
     summary = run_batch(tmp_path / "empty", tmp_path / "out", "auto", progress=False)
@@ -161,8 +202,9 @@ def test_the_ray_engine_on_a_local_two_cpu_ray(folder, tmp_path):
     import ray
 
     out = tmp_path / "out"
-    (out / "trip").mkdir(parents=True)
-    write_image(out / "trip" / "c.png", photo(seed=3))  # already done: skipped
+    run_batch(folder, out, FAST, workers=1, progress=False)
+    (out / "a.png").unlink()
+    (out / "b.jpg").unlink()  # c.png stays: already done, skipped
     summary = run_batch(folder, out, FAST, engine="ray", workers=2, progress=False)
     assert summary.engine == "ray"
     assert {o.source.name: o.status for o in summary.outcomes} == {

@@ -311,7 +311,8 @@ def cmd_batch(args) -> None:
     from .batch import run_batch
 
     summary = run_batch(args.in_dir, args.out_dir, args.recipe, engine=args.engine, address=args.address,
-                        workers=args.workers, progress=not args.quiet, output_format=args.format)
+                        workers=args.workers, progress=not args.quiet, output_format=args.format,
+                        overwrite=args.overwrite)
     print(summary.report())
     if not summary.ok:
         raise BrightroomError(f"{len(summary.failed)} of {len(summary.outcomes)} photos failed (listed above).")
@@ -452,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--address", help="a Ray cluster's address (with --engine ray); default: a local Ray")
     batch.add_argument("--workers", type=int, help="processes (local) or CPUs (ray); default: one per core")
     batch.add_argument("--format", help="output format: png, jpg, tif, webp, heic (default: the input's; RAW -> TIFF)")
+    batch.add_argument("--overwrite", action="store_true",
+                       help="replace files in the output folder that this batch did not write (its own outputs are "
+                            "redone when the recipe or the source changed, and skipped otherwise)")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
 
     demo = add("demo", cmd_demo, "enhance a noisy sample photo (what 'make demo' runs)")

@@ -87,7 +87,7 @@ def _rows(ray, tasks, recipe, address, workers, max_pixels, started_here) -> Ite
 
 
 def _process_row(row: dict, recipe: Recipe, max_pixels: int | None) -> dict:
-    return process_file(row["source"], row["output"], recipe, max_pixels)
+    return process_file(row["source"], row["output"], recipe, max_pixels, overwrite=row["overwrite"], note=row["note"])
 
 
 @contextlib.contextmanager

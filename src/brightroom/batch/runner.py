@@ -7,8 +7,11 @@ this module only plans, dispatches and counts. The 'local' engine uses a process
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +20,8 @@ from pathlib import Path
 from ..errors import BrightroomError
 from ..io import READABLE_SUFFIXES, WRITABLE_SUFFIXES
 from ..pipeline import Recipe, output_name, parse_recipe
-from .worker import DONE, FAILED, SKIPPED, FileOutcome, process_file
+from .manifest import Manifest, fingerprint
+from .worker import DONE, FAILED, SKIPPED, FileOutcome, is_valid_output, process_file
 
 ENGINES = ("local", "ray")
 
@@ -89,13 +93,16 @@ def run_batch(
     progress: bool = True,
     output_format: str | None = None,
     max_pixels: int | None = None,
+    overwrite: bool = False,
 ) -> BatchSummary:
     """Run one recipe over every photo under ``in_dir``, writing the same tree under ``out_dir``.
 
     Photos are the files whose suffix Brightroom reads (hidden files are left
     alone). Outputs keep the input's format, or ``output_format`` ('png', 'tiff',
-    ...); RAW inputs become 16-bit TIFF. An output that is already present and
-    decodes is skipped, so an interrupted run resumes where it stopped. A photo
+    ...); RAW inputs become 16-bit TIFF. The output folder keeps a manifest of what the
+    batch wrote: a rerun skips an output made from the same source with the same recipe and
+    Brightroom, redoes one made otherwise (saying why), and replaces a file it did not write
+    only with ``overwrite``, so an interrupted run resumes where it stopped. A photo
     that fails is recorded in the summary and the run goes on. ``engine`` is
     'local' (a pool of ``workers`` processes, default: one per core) or 'ray'
     (a Ray Data job on the cluster at ``address``, or a local Ray with
@@ -120,24 +127,73 @@ def run_batch(
         raise BrightroomError("an address applies only to engine='ray'.")
     suffix = _output_suffix(output_format)
     pairs, ignored = plan_batch(in_dir, out_dir, suffix)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    tasks = [dict(source=str(source), output=str(output)) for source, output in pairs]
+    out_root = prepare_output_folder(out_dir)
+    manifest = Manifest(out_root)
+    tasks, outcomes = [], []
+    for source, output in pairs:
+        task = _plan_one(source, output, output.relative_to(out_dir).as_posix(), manifest, recipe_name, overwrite)
+        if isinstance(task, FileOutcome):
+            outcomes.append(task)
+        else:
+            tasks.append(task)
     if engine == "local":
         rows = _run_local(tasks, chosen, workers, max_pixels)
     else:
         from .ray_engine import run_on_ray
 
         rows = run_on_ray(tasks, chosen, address=address, workers=workers, max_pixels=max_pixels)
-    outcomes = []
+    planned = {task["output"]: task for task in tasks}
     with _progress_bar(len(tasks), recipe_name, progress) as bar:
         for row in rows:
             outcome = FileOutcome.from_row(row)
             outcomes.append(outcome)
+            if outcome.status == DONE:
+                task = planned[str(outcome.output)]
+                manifest.record(task["key"], task["made_with"])
             bar.update(1)
             if outcome.status == FAILED:
                 bar.set_postfix(failed=sum(o.status == FAILED for o in outcomes))
     outcomes.sort(key=lambda outcome: str(outcome.source))
     return BatchSummary(outcomes, time.perf_counter() - started, engine, recipe_name, ignored)
+
+
+def prepare_output_folder(out_dir: str | Path) -> Path:
+    """The output folder, created if missing and checked writable before any photo is processed;
+    temporary files that a killed run left behind are removed."""
+    root = Path(out_dir)
+    try:
+        if root.exists() and not root.is_dir():
+            raise NotADirectoryError(20, "it is a file, not a folder")
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".brightroom-write-check-{os.getpid()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise BrightroomError(f"cannot write into the output folder '{root}': "
+                              f"{(error.strerror or str(error)).lower()}.") from None
+    for stale in root.rglob(".*.tmp"):  # atomic_write's temporaries (.NAME.XXXXXXXX.tmp)
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    return root.resolve()
+
+
+def _plan_one(source: Path, output: Path, key: str, manifest: Manifest, recipe: str,
+              overwrite: bool) -> dict | FileOutcome:
+    """The task for one photo, or its outcome when there is nothing to run: an output this batch
+    made from the same source with the same recipe and Brightroom is skipped; one it made otherwise
+    is redone, saying why; a file it did not make is replaced only with ``overwrite``."""
+    now = fingerprint(source, recipe)
+    task = dict(source=str(source), output=str(output), key=key, made_with=now, overwrite=False, note="")
+    if not output.exists():
+        return task
+    stale = manifest.why_stale(key, now)
+    if stale is None and is_valid_output(output):
+        return FileOutcome(source, output, SKIPPED)
+    if stale is None or stale != "not written by this batch" or overwrite:
+        task.update(overwrite=True, note=f"redone: {stale}" if stale and stale != "not written by this batch" else "")
+        return task
+    return FileOutcome(source, output, FAILED, f"'{output}' already exists and was not written by this batch; "
+                                               "pass --overwrite to replace it.")
 
 
 def plan_batch(in_dir: str | Path, out_dir: str | Path, suffix: str | None = None) -> tuple[list[tuple[Path, Path]], list[Path]]:
@@ -180,7 +236,8 @@ def _run_local(tasks: list[dict], recipe: Recipe, workers: int | None, max_pixel
     workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
     if workers == 1:
         for task in tasks:
-            yield process_file(task["source"], task["output"], recipe, max_pixels)
+            yield process_file(task["source"], task["output"], recipe, max_pixels, overwrite=task["overwrite"],
+                               note=task["note"])
         return
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
@@ -193,7 +250,8 @@ def _run_local(tasks: list[dict], recipe: Recipe, workers: int | None, max_pixel
                 while pending or in_flight:
                     while pending and len(in_flight) < 2 * workers:  # bounded: memory stays flat
                         task = pending.pop()
-                        in_flight[pool.submit(process_file, task["source"], task["output"], recipe, max_pixels)] = task
+                        in_flight[pool.submit(process_file, task["source"], task["output"], recipe, max_pixels,
+                                              overwrite=task["overwrite"], note=task["note"])] = task
                     finished, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
                     for future in finished:
                         in_flight.pop(future)
@@ -207,9 +265,15 @@ def _run_local(tasks: list[dict], recipe: Recipe, workers: int | None, max_pixel
 
 
 def _limit_threads(threads: str) -> None:
-    """Give each worker process its share of the cores (set before torch or OpenCV start their pools)."""
+    """Give each worker process its share of the cores (set before torch or OpenCV start their pools),
+    and tie it to its parent: if the batch process is killed, the kernel ends the workers too."""
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(name, threads)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _output_suffix(output_format: str | None) -> str | None:

@@ -34,10 +34,12 @@ class FileOutcome:
         return cls(Path(row["source"]), Path(row["output"]), row["status"], row["message"], float(row["seconds"]))
 
 
-def process_file(source: str, output: str, recipe: Recipe, max_pixels: int | None = None) -> dict:
-    """Process one photo into ``output`` unless a valid output is already there; never raises.
+def process_file(source: str, output: str, recipe: Recipe, max_pixels: int | None = None, *,
+                 overwrite: bool = False, note: str = "") -> dict:
+    """Process one photo into ``output`` (replacing one there only with ``overwrite``: the runner
+    decides, from its manifest); never raises.
 
-    Returns a row: source, output, status ('done', 'skipped', 'failed'), message, seconds.
+    Returns a row: source, output, status ('done', 'failed'), message, seconds.
     """
     started = time.perf_counter()
     source_path, output_path = Path(source), Path(output)
@@ -46,12 +48,9 @@ def process_file(source: str, output: str, recipe: Recipe, max_pixels: int | Non
         return FileOutcome(source_path, output_path, status, message, time.perf_counter() - started).as_row()
 
     try:
-        if is_valid_output(output_path):
-            return row(SKIPPED)
         output_path.parent.mkdir(parents=True, exist_ok=True)
-        # A file left under the output name did not decode (is_valid_output): replacing it is safe.
-        result = process_photo(source_path, output_path, recipe, overwrite=output_path.exists(), max_pixels=max_pixels)
-        return row(DONE, result.message)
+        result = process_photo(source_path, output_path, recipe, overwrite=overwrite, max_pixels=max_pixels)
+        return row(DONE, f"{note}; {result.message}" if note else result.message)
     except BrightroomError as error:
         return row(FAILED, str(error))
     except MemoryError:
