@@ -301,6 +301,28 @@ def cmd_train(args) -> None:
     run_training(args.task, args.config, resume=args.resume, max_steps=args.max_steps, progress=_say)
 
 
+def cmd_export(args) -> None:
+    import numpy as np
+
+    from .io.files import check_output_path
+    from .nn.export import export_onnx
+
+    check_output_path(Path(args.output), overwrite=args.overwrite)  # before the export's work
+    calibration = None
+    if args.int8:
+        from .datasets import image_files, resolve_dataset
+        from .io import read_image
+
+        rng = np.random.default_rng(0)
+        calibration = []
+        for path in image_files(resolve_dataset("train/bsds400"))[:: 25]:  # 16 training photos
+            pixels = read_image(path).pixels
+            top, left = rng.integers(0, pixels.shape[0] - 128), rng.integers(0, pixels.shape[1] - 128)
+            calibration.append(pixels[top: top + 128, left: left + 128])
+    scale = int(args.scale) if args.scale else None
+    print(export_onnx(args.model, args.output, scale=scale, int8=args.int8, calibration=calibration))
+
+
 def cmd_serve(args) -> None:
     from .serve import run, settings_from_args
 
@@ -409,6 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
     hdr.add_argument("--response", default="srgb", choices=["srgb", "calibrate"],
                      help="camera response: the sRGB curve, or calibrated from the frames")
     hdr.add_argument("--align", action="store_true", help="align the frames first (translation)")
+
+    export = add("export", cmd_export, "write a zoo model as a self-contained ONNX file for onnxruntime alone")
+    export.add_argument("model", help="a model of 'brightroom models', e.g. denoise-real")
+    export.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    export.add_argument("--scale", help="super-resolution models: the scale to export (2, 3 or 4)")
+    export.add_argument("--int8", action="store_true",
+                        help="quantise to int8 (QDQ, calibrated on 16 training photos; faster on CPUs without bf16)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
     add("methods", cmd_methods, "list the tasks and their methods")
     add("models", cmd_models, "list the shipped model weights and their training record")

@@ -116,20 +116,32 @@ class _Bound(torch.nn.Module):
         return self.net(*inputs, **self.constants)
 
 
-def _onnx_session(net: torch.nn.Module, inputs: tuple[torch.Tensor, ...], constants: dict):
-    import onnxruntime
+def onnx_bytes(net: torch.nn.Module, inputs: tuple[torch.Tensor, ...], constants: dict | None = None,
+               names: list[str] | None = None) -> bytes:
+    """``net`` (with ``constants`` fixed) as an ONNX model with free height and width, in memory.
 
-    names = [f"input{i}" for i in range(len(inputs))]
+    >>> from brightroom.nn.denoiser import NoiseLevelUNet
+    >>> len(onnx_bytes(NoiseLevelUNet(1, (8, 16, 32), 1).eval(), (torch.zeros(1, 1, 16, 16),) * 2)) > 1000
+    True
+    """
+    names = names or [f"input{i}" for i in range(len(inputs))]
     example = tuple(tensor.detach().float().contiguous() for tensor in inputs)
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         # eval(): the exporter restores the wrapper's mode afterwards, and with it the network's
-        torch.onnx.export(_Bound(net, constants).eval(), example, buffer, input_names=names, output_names=["output"],
-                          dynamic_axes={name: {2: "height", 3: "width"} for name in names}, opset_version=17,
-                          dynamo=False)
+        torch.onnx.export(_Bound(net, constants or {}).eval(), example, buffer, input_names=names,
+                          output_names=["output"], dynamic_axes={name: {2: "height", 3: "width"} for name in names},
+                          opset_version=17, dynamo=False)
+    return buffer.getvalue()
+
+
+def _onnx_session(net: torch.nn.Module, inputs: tuple[torch.Tensor, ...], constants: dict):
+    import onnxruntime
+
+    model = onnx_bytes(net, inputs, constants)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
-    return onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])

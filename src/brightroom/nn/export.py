@@ -1,0 +1,94 @@
+"""On-device export: a zoo model as one self-contained ONNX file, its input conventions in the
+file's metadata, optionally quantised to int8 (ONNX Runtime's static QDQ quantisation, calibrated on
+training patches), to run with onnxruntime alone (see docs/export.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..errors import BrightroomError
+from ..io.files import atomic_write
+from .zoo import get_model, load_model
+
+INPUT_CONVENTIONS = {
+    "denoise": ("image: float32 N x C x H x W, sRGB in [0, 1] (C = {channels}); sigma: float32 N x 1 x H x W, the "
+                "noise level on the [0, 1] scale (sigma_255 / 255, 0 to {sigma_max}/255); H and W multiples of 8 "
+                "(pad by reflection); output: the denoised image, the input's shape"),
+    "blind": ("image: float32 N x 3 x H x W, sRGB in [0, 1] (a gray image as three equal channels); H and W "
+              "multiples of 8 (pad by reflection); the model estimates the noise itself; output: the denoised image"),
+    "sr": ("image: float32 N x 3 x H x W, sRGB in [0, 1]; output: N x 3 x {scale}H x {scale}W"),
+}
+
+
+def export_onnx(name: str, path: str | Path, *, scale: int | None = None, int8: bool = False,
+                calibration: list[np.ndarray] | None = None) -> Path:
+    """Write the zoo model ``name`` as ONNX to ``path`` (an SR model for one ``scale``); with ``int8``,
+    quantised with ``calibration`` images (H x W x 3 float32 in [0, 1]) as the activations' range."""
+    entry = get_model(name)
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        raise BrightroomError(f"cannot write '{path}': name the exported model '*.onnx'.")
+    if entry.task == "sr":
+        if scale not in (entry.scales or ()):
+            raise BrightroomError(f"'{name}' upscales by {', '.join(map(str, entry.scales or ()))}; give --scale.")
+    elif scale is not None:
+        raise BrightroomError(f"--scale applies to super-resolution models, not '{name}'.")
+    if int8 and not calibration:
+        raise BrightroomError("int8 export needs calibration images.")
+    from .runtime import onnx_bytes
+
+    net = load_model(name)
+    channels = entry.channels
+    example = torch.rand(1, channels, 64, 64)
+    if entry.blind:
+        kind, inputs, names, constants = "blind", (example,), ["image"], {}
+    elif entry.task == "denoise":
+        kind, inputs, names, constants = "denoise", (example, torch.full((1, 1, 64, 64), 0.1)), ["image", "sigma"], {}
+    else:
+        kind, inputs, names, constants = "sr", (example,), ["image"], {"scale": scale}
+    model_bytes = onnx_bytes(net, inputs, constants, names)
+    import onnx
+
+    model = onnx.load_from_string(model_bytes)
+    conventions = INPUT_CONVENTIONS[kind].format(channels=channels, sigma_max=entry.sigma_max, scale=scale)
+    for key, value in {"brightroom_model": name, "brightroom_version": __version__, "task": entry.task,
+                       "inputs": conventions, "scale": str(scale or 1), "int8": str(int8)}.items():
+        model.metadata_props.add(key=key, value=value)
+    data = _quantised(model, names, calibration, kind) if int8 else model.SerializeToString()
+    atomic_write(path, data)  # never a half-written model
+    return path
+
+
+def _quantised(model, names: list[str], calibration: list[np.ndarray], kind: str) -> bytes:
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Patches(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.feeds = []
+            for image in calibration:
+                x = np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
+                feed = {names[0]: x}
+                if kind == "denoise":
+                    feed[names[1]] = np.full((1, 1) + x.shape[2:], 15 / 255, np.float32)
+                self.feeds.append(feed)
+            self.iterator = iter(self.feeds)
+
+        def get_next(self):
+            return next(self.iterator, None)
+
+    with tempfile.TemporaryDirectory() as folder:
+        plain, quantised_path = Path(folder) / "plain.onnx", Path(folder) / "int8.onnx"
+        onnx.save(model, str(plain))
+        quantize_static(str(plain), str(quantised_path), Patches(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+        quantised = onnx.load(str(quantised_path))
+    for prop in model.metadata_props:
+        quantised.metadata_props.add(key=prop.key, value=prop.value)
+    return quantised.SerializeToString()

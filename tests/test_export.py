@@ -1,0 +1,39 @@
+"""On-device export: a zoo model as ONNX, run by onnxruntime alone, gives Brightroom's output."""
+
+import numpy as np
+import onnxruntime
+import pytest
+
+from brightroom.cli import main
+from brightroom.nn.zoo import get_model
+from brightroom.tasks import get_method
+from conftest import smooth_image
+
+
+@pytest.mark.parametrize("name", ["denoise-color", "denoise-real"])
+def test_an_exported_denoiser_matches_brightroom_within_one_level(name, tmp_path, precision):
+    if not get_model(name).shipped:
+        pytest.skip(f"{name} is not shipped")
+    precision("fp32")
+    path = tmp_path / f"{name}.onnx"
+    assert main(["export", name, "-o", str(path)]) == 0
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["brightroom_model"] == name and "sRGB in [0, 1]" in meta["inputs"]
+    image = np.clip(smooth_image(64, 96, 3) + np.random.default_rng(0).normal(0, 0.05, (64, 96, 3)), 0, 1)
+    image = image.astype(np.float32)
+    feed = {"image": image.transpose(2, 0, 1)[None]}
+    if "sigma" in meta["inputs"]:
+        feed["sigma"] = np.full((1, 1, 64, 96), 12 / 255, np.float32)
+    exported = session.run(None, feed)[0][0].transpose(1, 2, 0)
+    method = get_model(name).method
+    ours = get_method("denoise", method).run(image, None if get_model(name).blind else 12.0)
+    assert np.abs(np.clip(exported, 0, 1) - np.clip(ours, 0, 1)).max() < 1 / 255
+
+
+def test_export_errors_are_clear(tmp_path, capsys):
+    assert main(["export", "sr-classic", "-o", str(tmp_path / "sr.onnx")]) == 2
+    assert "give --scale" in capsys.readouterr().err
+    assert main(["export", "no-such", "-o", str(tmp_path / "x.onnx")]) == 2
+    assert main(["export", "denoise-gray", "-o", str(tmp_path / "x.png")]) == 2
+    assert not list(tmp_path.iterdir())
