@@ -12,9 +12,9 @@ from .degrade import add_gaussian_noise, add_poisson_gaussian_noise
 from .errors import BrightroomError
 from .io import Photo, probe_image, read_image, write_image
 from .metrics import estimate_noise_sigma, psnr, ssim
-from .pipeline import auto_recipe, enhance, run_recipe
+from .pipeline import Recipe, auto_recipe, enhance, process_photo, run_recipe
 from .tasks import methods, task_names
-from .tasks.denoise import denoise
+from .tasks.denoise import Strength, denoise, estimate_noise
 from .tasks.super_resolve import upscale
 
 __version__ = "0.1.0"
@@ -22,14 +22,18 @@ __version__ = "0.1.0"
 __all__ = [
     "BrightroomError",
     "Photo",
+    "Recipe",
+    "Strength",
     "add_gaussian_noise",
     "add_poisson_gaussian_noise",
     "auto_recipe",
     "denoise",
     "enhance",
+    "estimate_noise",
     "estimate_noise_sigma",
     "methods",
     "probe_image",
+    "process_photo",
     "psnr",
     "read_image",
     "run_recipe",
