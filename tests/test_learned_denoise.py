@@ -166,3 +166,24 @@ def test_self_ensemble_sizes():
     assert not np.allclose(self_ensemble(column_ramp, image, 4), column_ramp(image))
     with pytest.raises(BrightroomError, match="1, 2, 4 or 8"):
         self_ensemble(column_ramp, image, 3)
+
+
+def test_a_published_dncnn_runs_as_a_weights_method_beside_brightroom(tmp_path):
+    import importlib.util
+
+    from brightroom.cli import main
+    from brightroom.io import read_image, write_image
+    from conftest import shared_raw
+
+    anchor = shared_raw("../anchors/dncnn_color_sigma25.pth")
+    if importlib.util.find_spec("spandrel") is None:
+        pytest.skip("spandrel is not installed")
+    clean = read_image(sorted((anchor.parent.parent / "datasets" / "test" / "CBSD68").glob("*.png"))[0]).pixels
+    noisy = add_gaussian_noise(clean, 25, seed=0)
+    theirs = denoise(noisy, 25, method=f"weights:{anchor}")
+    assert psnr(theirs, clean) > psnr(noisy, clean) + 6
+    source = write_image(tmp_path / "noisy.png", np.clip(noisy, 0, 1))
+    assert main(["denoise", str(source), "--weights", str(anchor), "-o", str(tmp_path / "out.png")]) == 0
+    assert psnr(read_image(tmp_path / "out.png").pixels, clean) > psnr(noisy, clean) + 6
+    with pytest.raises(BrightroomError, match="not a denoiser|does not exist"):
+        denoise(noisy, 25, method=f"weights:{tmp_path / 'missing.pth'}")

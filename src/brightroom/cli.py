@@ -80,10 +80,20 @@ def _strength(args):
     return Strength(**given) if given else None
 
 
+def _denoise_method(args) -> str | None:
+    """--method, or the user's own checkpoint given with --weights (a 'weights:PATH' method)."""
+    from .tasks import FOREIGN_PREFIX
+
+    if args.weights and args.method:
+        raise BrightroomError("give --method or --weights, not both.")
+    return f"{FOREIGN_PREFIX}{args.weights}" if args.weights else args.method
+
+
 def cmd_denoise(args) -> None:
     from .pipeline import Recipe
 
-    _process(args, "denoised", Recipe("denoise", sigma=args.sigma, method=args.method, strength=_strength(args)))
+    _process(args, "denoised", Recipe("denoise", sigma=args.sigma, method=_denoise_method(args),
+                                      strength=_strength(args)))
 
 
 def cmd_upscale(args) -> None:
@@ -116,7 +126,8 @@ def _upscale_with_weights(args) -> None:
 def cmd_enhance(args) -> None:
     from .pipeline import Recipe
 
-    _process(args, "enhanced", Recipe("auto", upscale=args.upscale, strength=_strength(args)))
+    _process(args, "enhanced", Recipe("auto", upscale=args.upscale, method=_denoise_method(args),
+                                      strength=_strength(args)))
 
 
 def _write_camera_result(args, output: Path, pixels, source: Path) -> None:
@@ -381,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("--method", default=None, help="denoising method (default: the real-photo model for 'auto', "
                                                     "the AWGN model for a given sigma; see 'brightroom methods')")
     add_strength(den)
+    den.add_argument("--weights", help="your own denoising checkpoint of a public architecture (DnCNN, SCUNet, ...), "
+                                       "loaded with spandrel")
 
     up = add("upscale", cmd_upscale, "enlarge a photo 2, 3 or 4 times")
     add_io(up)
@@ -396,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_io(enh)
     enh.add_argument("--upscale", default=None, help="also enlarge 2, 3 or 4 times")
     add_strength(enh)
+    enh.add_argument("--method", default=None, help="denoising method when the photo is noisy (see 'brightroom methods')")
+    enh.add_argument("--weights", help="your own denoising checkpoint (spandrel) instead of Brightroom's model")
 
     develop = add("develop", cmd_develop, "develop a RAW/DNG file with Brightroom's own camera pipeline")
     develop.add_argument("input", help="the RAW or DNG file")

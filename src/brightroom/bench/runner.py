@@ -84,9 +84,12 @@ def run_benchmark(
     if task not in TASK_SETTINGS:
         raise BrightroomError(f"unknown benchmark task '{task}' (known: {', '.join(TASK_SETTINGS)}).")
     methods = list(methods)
-    registered = {name: get_method(task, name) for name in methods}
+    settings_list = [check_scale(s) for s in settings] if task == "sr" else [float(s) for s in settings]
+    # a method may name one checkpoint per setting: weights:dncnn_sigma{sigma}.pth
+    registered = {(name, setting): get_method(task, name.format(sigma=f"{setting:g}", scale=setting))
+                  for name in methods for setting in settings_list}
     method_limits = method_limits or {}
-    settings = [check_scale(s) for s in settings] if task == "sr" else [float(s) for s in settings]
+    settings = settings_list
     sets = [(dataset_name(d), image_files(resolve_dataset(d), limit)) for d in datasets]
     counts = {(name, method): min(len(files), method_limits.get(method, len(files))) for name, files in sets
               for method in methods}
@@ -100,11 +103,11 @@ def run_benchmark(
                 # worker threads keep spinning for a moment after a call (OpenCV's after nlm slowed the
                 # next network call by 13 %), and no method should pay for another's
                 for method in methods:
-                    _warm_up(task, registered[method], cases[0][0], setting)
+                    _warm_up(task, registered[method, setting], cases[0][0], setting)
                     stats = {"psnr": [], "ssim": [], "seconds": 0.0, "megapixels": 0.0}
                     for degraded, truth in cases[: counts[name, method]]:
                         started = time.perf_counter()
-                        output = np.clip(_run(registered[method], degraded, setting), 0.0, 1.0)
+                        output = np.clip(_run(registered[method, setting], degraded, setting), 0.0, 1.0)
                         stats["seconds"] += time.perf_counter() - started
                         stats["megapixels"] += output.shape[0] * output.shape[1] / 1e6
                         quality = _score(task, output, truth, setting)

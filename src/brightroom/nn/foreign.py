@@ -1,5 +1,5 @@
 """Bring-your-own weights: checkpoints of well-known public architectures (Real-ESRGAN,
-SwinIR, HAT, ...) loaded through the ``spandrel`` library. Never needed by default and
+SwinIR, HAT, DnCNN, SCUNet, ...) loaded through the ``spandrel`` library. Never needed by default and
 never downloaded: the user names a file they already have.
 
 spandrel is installed without its declared dependencies (``pip install --no-deps spandrel
@@ -51,6 +51,35 @@ def _stand_in_torchvision() -> None:
 
 def load_foreign_upscaler(path: str | Path):
     """A spandrel model descriptor for a user's super-resolution checkpoint, or a clear error."""
+    model = _load_foreign(path)
+    if model.purpose != "SR":
+        raise BrightroomError(f"'{path}' holds a {model.purpose} model, not a super-resolution one.")
+    return model
+
+
+def load_foreign_denoiser(path: str | Path):
+    """A spandrel model descriptor for a user's denoising checkpoint (DnCNN, SCUNet, ...: a
+    restoration model at scale 1), or a clear error."""
+    model = _load_foreign(path)
+    if model.purpose == "SR" or model.scale != 1:
+        raise BrightroomError(f"'{path}' holds a {model.purpose} model at scale {model.scale}, not a denoiser.")
+    return model
+
+
+def denoise_with_foreign(model, image: np.ndarray) -> np.ndarray:
+    """Run a spandrel restoration model over an image in tiles (gray images as RGB where it wants RGB)."""
+    channels = image.shape[2]
+    rgb = np.repeat(image, 3, axis=2) if channels == 1 and model.input_channels == 3 else image
+
+    def process(crop: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+        with torch.no_grad():
+            return to_image(model(to_tensor(crop)))
+
+    output = run_tiled(process, rgb, tile=512, overlap=96, margin=32, multiple=model.size_requirements.multiple_of)
+    return output.mean(axis=2, keepdims=True) if channels == 1 and output.shape[2] == 3 else output
+
+
+def _load_foreign(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise BrightroomError(f"weights file '{path}' does not exist.")
@@ -63,8 +92,8 @@ def load_foreign_upscaler(path: str | Path):
         model = ModelLoader(device="cpu").load_from_file(str(path))
     except Exception as exc:
         raise BrightroomError(f"'{path}' is not a checkpoint spandrel recognises ({exc.__class__.__name__}).") from None
-    if not isinstance(model, ImageModelDescriptor) or model.purpose != "SR":
-        raise BrightroomError(f"'{path}' holds a {getattr(model, 'purpose', 'non-image')} model, not a super-resolution one.")
+    if not isinstance(model, ImageModelDescriptor):
+        raise BrightroomError(f"'{path}' holds a {getattr(model, 'purpose', 'non-image')} model, not an image one.")
     return model.eval()
 
 

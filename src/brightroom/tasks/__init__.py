@@ -70,9 +70,34 @@ def methods(task: str) -> dict[str, Method]:
     return dict(_REGISTRY[task])
 
 
+FOREIGN_PREFIX = "weights:"
+
+
 def get_method(task: str, name: str) -> Method:
-    """One method of a task; an unknown name is a clear error listing the known ones."""
+    """One method of a task; an unknown name is a clear error listing the known ones.
+    ``weights:PATH`` names the user's own checkpoint of a public architecture (spandrel)."""
+    if name.startswith(FOREIGN_PREFIX) and task in ("denoise", "sr"):
+        return _foreign_method(task, name)
     known = methods(task)
     if name not in known:
         raise BrightroomError(f"unknown {task} method '{name}' (known: {', '.join(sorted(known))}).")
     return known[name]
+
+
+_FOREIGN: dict[tuple[str, str], Method] = {}
+
+
+def _foreign_method(task: str, name: str) -> Method:
+    """A method for a checkpoint file, loaded once per process (never by default, never downloaded)."""
+    if (task, name) not in _FOREIGN:
+        from ..nn import foreign
+
+        path = name[len(FOREIGN_PREFIX):]
+        if task == "denoise":
+            model = foreign.load_foreign_denoiser(path)
+            run = lambda image, sigma: foreign.denoise_with_foreign(model, image)  # noqa: E731 (fixed level)
+        else:
+            model = foreign.load_foreign_upscaler(path)
+            run = lambda image, scale: foreign.upscale_with_foreign(model, image, scale)  # noqa: E731
+        _FOREIGN[task, name] = Method(task, name, run, f"{model.architecture.name} weights from {path}", learned=True)
+    return _FOREIGN[task, name]
