@@ -6,6 +6,7 @@ import pytest
 
 from brightroom import denoise
 from brightroom.camera.unprocess import camera_noise, unprocess
+from brightroom.color import srgb_to_linear
 from brightroom.degrade import add_gaussian_noise, noise_components
 from brightroom.errors import BrightroomError
 from brightroom.metrics import psnr
@@ -32,7 +33,8 @@ def test_sensor_noise_variance_grows_with_the_signal_as_the_shot_and_read_levels
         flat = np.full((128, 128, 3), level, np.float32)
         raw = unprocess(flat, shot=shot, read=read, tone_curve_strength=0, white_balance=(1, 1, 1),
                         xyz_to_camera=None, seed=1)
-        assert raw.mosaic.var() == pytest.approx(shot * level + read**2, rel=0.08)
+        linear = float(srgb_to_linear(np.float32(level)))  # the raw is linear
+        assert raw.mosaic.var() == pytest.approx(shot * linear + read**2, rel=0.08)
 
 
 def test_camera_noise_grows_with_the_shot_level(photo):
@@ -55,7 +57,8 @@ def test_noise_components_tell_luminance_from_colour_noise():
     clean = np.full((96, 96, 3), 0.5, np.float32)
     luminance_only = clean + add_gaussian_noise(clean[..., :1] * 0, 12, seed=2)
     levels = noise_components(luminance_only, clean)
-    assert np.median(levels[..., 0]) == pytest.approx(12, rel=0.1) and levels[..., 1].max() < 1e-3
+    # 12 in each of R, G and B alike is the luminance noise of white noise of sigma 12 * sqrt(3)
+    assert np.median(levels[..., 0]) == pytest.approx(12 * np.sqrt(3), rel=0.1) and levels[..., 1].max() < 1e-3
 
 
 # ---------------------------------------------------------------- the blind model

@@ -217,22 +217,31 @@ def random_degradation(image: np.ndarray, scale: int, rng: np.random.Generator) 
 def noise_components(noisy: np.ndarray, clean: np.ndarray, radius: float = 6.0) -> np.ndarray:
     """The local strength of the noise in a noisy/clean pair, as two maps H x W x 2 on the 0-255
     scale: luminance (the mean of the channels' errors) and colour (each channel's error less that
-    mean), each scaled so that white Gaussian noise of sigma s reads s in both; averaged under a
-    Gaussian window of ``radius`` pixels. A one-channel pair has no colour: that map is 0.
+    mean), each as the sigma of white noise that would be as hard to remove. Each map is the larger
+    of two readings, the noise's own standard deviation and twice that of its 2 x 2 block means: the
+    same for white noise, larger for the coarse, correlated noise of a camera's processing (which a
+    white-noise denoiser must be given a higher sigma to remove, as ``estimate_noise_sigma`` finds).
+    Powers are averaged under a Gaussian window of ``radius`` pixels. A one-channel pair has no
+    colour: that map is 0.
 
     >>> clean = np.full((128, 128, 3), 0.5, np.float32)
     >>> maps = noise_components(add_gaussian_noise(clean, 20, seed=0), clean)
     >>> [round(float(np.median(maps[..., k]))) for k in (0, 1)]
-    [20, 20]
+    [21, 21]
     """
     error = (np.asarray(noisy, np.float32) - np.asarray(clean, np.float32)) * 255.0
-    channels = error.shape[2]
-    luma = error.mean(axis=2, keepdims=True)
-    luma_power = luma[..., 0] ** 2 * channels
-    if channels > 1:
-        chroma_power = ((error - luma) ** 2).mean(axis=2) * channels / (channels - 1)
-    else:
-        chroma_power = np.zeros_like(luma_power)
-    powers = np.stack([luma_power, chroma_power], axis=2)
-    smoothed = cv2.GaussianBlur(powers, (0, 0), radius, borderType=cv2.BORDER_REFLECT)
-    return np.sqrt(np.maximum(smoothed, 0.0)).astype(np.float32)
+    height, width, channels = error.shape
+
+    def powers(error: np.ndarray) -> np.ndarray:
+        luma = error.mean(axis=2, keepdims=True)
+        luma_power = luma[..., 0] ** 2 * channels
+        chroma_power = ((error - luma) ** 2).mean(axis=2) * channels / (channels - 1) if channels > 1 \
+            else np.zeros_like(luma_power)
+        return np.stack([luma_power, chroma_power], axis=2)
+
+    fine = powers(error)
+    even = error[: height // 2 * 2, : width // 2 * 2]
+    blocks = even.reshape(height // 2, 2, width // 2, 2, channels).mean(axis=(1, 3))
+    coarse = cv2.resize(powers(blocks) * 4, (width, height), interpolation=cv2.INTER_NEAREST).reshape(height, width, 2)
+    smoothed = [cv2.GaussianBlur(p, (0, 0), radius, borderType=cv2.BORDER_REFLECT) for p in (fine, coarse)]
+    return np.sqrt(np.maximum(np.maximum(*smoothed), 0.0)).astype(np.float32)

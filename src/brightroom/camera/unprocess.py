@@ -163,7 +163,8 @@ def camera_noise(clean: np.ndarray, rng: np.random.Generator, *, shot: float | N
     """Clean sRGB (H x W x 3 in [0, 1]) as a camera would have recorded it in low light: unprocessed
     to linear camera RGB and a Bayer mosaic, sensor noise (Poisson-Gaussian), demosaicked, white
     balance, colour matrix, sRGB and tone curve (the noise is the difference that development makes
-    between the noisy and the clean mosaic), optional in-camera chroma denoising and sharpening,
+    between the noisy and the clean mosaic), optional in-camera noise reduction (colour, and
+    luminance) and sharpening,
     and, for most, a JPEG at quality 50-95 (4:2:0). Random white balance, colour matrix, tone curve,
     CFA phase and demosaicking; ``shot`` None draws a level from :data:`SHOT_RANGE` (log-uniform);
     ``jpeg_quality`` None skips the JPEG, a number forces it; ``sharpen`` (amount, radius) applies
@@ -203,8 +204,10 @@ def camera_noise(clean: np.ndarray, rng: np.random.Generator, *, shot: float | N
     # correlated and signal-dependent as a camera's, without the demosaicking errors of the content
     # (the training images were downsampled; a sensor's optics blur finer detail than that).
     noise = develop(noisy_mosaic) - develop(clean_mosaic)
-    if in_camera and rng.random() < 0.4:  # a camera's noise reduction smooths the colour noise first
-        noise = _smooth_chroma(noise, rng.uniform(0.5, 2.0))
+    if in_camera and rng.random() < 0.6:  # a camera's noise reduction smooths the colour noise first,
+        noise = _smooth_chroma(noise, rng.uniform(0.5, 3.0))
+    if in_camera and rng.random() < 0.5:  # and often the luminance noise a little: coarser grain
+        noise = _smooth_luma(noise, rng.uniform(0.4, 1.2))
     before_jpeg = np.clip(rgb + noise, 0.0, 1.0)
     if sharpen is not None:
         before_jpeg = camera_sharpen(before_jpeg, *sharpen)
@@ -227,6 +230,14 @@ def camera_sharpen(image: np.ndarray, amount: float, radius: float) -> np.ndarra
     luma = image.mean(axis=2, keepdims=True)
     detail = luma - cv2.GaussianBlur(luma, (0, 0), radius, borderType=cv2.BORDER_REFLECT).reshape(luma.shape)
     return np.clip(image + amount * detail, 0.0, 1.0).astype(np.float32)
+
+
+def _smooth_luma(noise: np.ndarray, radius: float) -> np.ndarray:
+    """Blur the luminance part of a noise field, keep its colour: the blotchier grain that a
+    camera's luminance noise reduction leaves."""
+    luma = noise.mean(axis=2, keepdims=True)
+    blurred = cv2.GaussianBlur(luma, (0, 0), radius, borderType=cv2.BORDER_REFLECT).reshape(luma.shape)
+    return (noise - luma + blurred).astype(np.float32)
 
 
 def _smooth_chroma(noise: np.ndarray, radius: float) -> np.ndarray:
