@@ -187,3 +187,15 @@ def test_a_published_dncnn_runs_as_a_weights_method_beside_brightroom(tmp_path):
     assert psnr(read_image(tmp_path / "out.png").pixels, clean) > psnr(noisy, clean) + 6
     with pytest.raises(BrightroomError, match="not a denoiser|does not exist"):
         denoise(noisy, 25, method=f"weights:{tmp_path / 'missing.pth'}")
+
+
+def test_tiled_runs_report_each_tile_to_the_context_listener():
+    from brightroom.nn.inference import TILE_PROGRESS, run_tiled
+
+    seen = []
+    token = TILE_PROGRESS.set(lambda done, total: seen.append((done, total)))
+    try:
+        run_tiled(lambda crop, rows, cols: crop, np.zeros((100, 70, 1), np.float32), tile=48, overlap=24, margin=4)
+    finally:
+        TILE_PROGRESS.reset(token)
+    assert seen and seen[-1][0] == seen[-1][1] == len(seen)

@@ -6,6 +6,7 @@ Every user mistake ends in one line on stderr and exit status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import sys
@@ -34,10 +35,38 @@ def _process(args, tag: str, recipe) -> None:
     from .pipeline import process_photo
 
     source = Path(args.input)
-    result = process_photo(source, _output(args, [source], tag), recipe, overwrite=args.overwrite,
-                           progress=lambda text: _say(f"{text}..."))
+    output = _output(args, [source], tag)
+    with _tile_progress_bar():
+        result = process_photo(source, output, recipe, overwrite=args.overwrite,
+                               progress=lambda text: _say(f"{text}..."))
     _say(result.message)
     print(result.output)
+
+
+@contextlib.contextmanager
+def _tile_progress_bar():
+    """A progress bar over the tiles of a large photo, on a terminal only (quiet when piped)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from tqdm import tqdm
+
+    from .nn.inference import TILE_PROGRESS
+
+    bars: list = []
+
+    def report(done: int, total: int) -> None:
+        if not bars or bars[-1].total != total or bars[-1].n >= total:
+            bars.append(tqdm(total=total, unit="tile", leave=False, dynamic_ncols=True))
+        bars[-1].update(done - bars[-1].n)
+
+    token = TILE_PROGRESS.set(report)
+    try:
+        yield
+    finally:
+        TILE_PROGRESS.reset(token)
+        for bar in bars:
+            bar.close()
 
 
 def cmd_info(args) -> None:

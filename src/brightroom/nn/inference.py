@@ -3,6 +3,7 @@ with overlap and feathered blending so any size fits in bounded memory."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 
 import cv2
@@ -92,6 +93,12 @@ def _tile_spans(length: int, tile: int, overlap: int, multiple: int) -> list[tup
 TileFunction = Callable[[np.ndarray, slice, slice], np.ndarray]
 
 
+# Who hears of every tile of every tiled run in this context (the command line's progress bar);
+# set with ``TILE_PROGRESS.set(callback)``, where callback(done, total).
+TILE_PROGRESS: contextvars.ContextVar[Callable[[int, int], None] | None] = contextvars.ContextVar(
+    "tile_progress", default=None)
+
+
 def run_tiled(
     process: TileFunction,
     image: np.ndarray,
@@ -140,8 +147,9 @@ def run_tiled(
             output[out_rows, out_cols] += result * weight
             total_weight[out_rows, out_cols] += weight
             done += 1
-            if progress:
-                progress(done, total)
+            for report in (progress, TILE_PROGRESS.get()):
+                if report:
+                    report(done, total)
     return output / total_weight
 
 
