@@ -227,7 +227,7 @@ def noise_components(noisy: np.ndarray, clean: np.ndarray, radius: float = 6.0) 
     >>> clean = np.full((128, 128, 3), 0.5, np.float32)
     >>> maps = noise_components(add_gaussian_noise(clean, 20, seed=0), clean)
     >>> [round(float(np.median(maps[..., k]))) for k in (0, 1)]
-    [21, 21]
+    [20, 20]
     """
     error = (np.asarray(noisy, np.float32) - np.asarray(clean, np.float32)) * 255.0
     height, width, channels = error.shape

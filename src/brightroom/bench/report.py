@@ -79,9 +79,7 @@ def markdown_table(rows: list[dict]) -> str:
 
         return markdown_burst_table(rows)
     if rows[0]["task"] in ("real", "demosaic"):
-        from .real import markdown_real_table
-
-        return markdown_real_table(rows)
+        return markdown_quality_table(rows)
     if rows[0]["task"].endswith("-speed"):
         from .speed import markdown_speed_table
 
@@ -97,6 +95,24 @@ def markdown_table(rows: list[dict]) -> str:
             f"| {row['dataset']} | {value} | {row['method']} | {row['images']} | {row['psnr']:.2f} "
             f"| {row['ssim']:.4f} | {row['seconds']:.3f} | {row['megapixels_per_second']:.3g} |"
         )
+    return "\n".join(lines)
+
+
+def markdown_quality_table(rows: list[dict]) -> str:
+    """The rows (of the real-noise or the demosaicking benchmark) as a Markdown table.
+
+    >>> print(markdown_quality_table([{"task": "real", "dataset": "CC15", "method": "input", "images": 15,
+    ...     "psnr": 33.414, "ssim": 0.8, "seconds": 0.0, "megapixels_per_second": None}]))
+    | dataset | method | images | PSNR (dB) | SSIM | s / image | MP/s |
+    |---|---|---|---|---|---|---|
+    | CC15 | input | 15 | 33.41 | 0.8000 | - | - |
+    """
+    lines = ["| dataset | method | images | PSNR (dB) | SSIM | s / image | MP/s |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        timed = row["method"] != "input" and row["megapixels_per_second"]
+        speed = f"{row['seconds']:.3f} | {row['megapixels_per_second']:.3g}" if timed else "- | -"
+        lines.append(f"| {row['dataset']} | {row['method']} | {row['images']} | {row['psnr']:.2f} | {row['ssim']:.4f} "
+                     f"| {speed} |")
     return "\n".join(lines)
 
 
