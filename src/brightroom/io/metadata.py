@@ -184,6 +184,7 @@ class ExifTables:
         put("f_number", self.exif.get(0x829D), lambda v: f"f/{float(v):g}")
         put("iso", self.exif.get(0x8827), lambda v: str(int(v)))
         put("focal_length", self.exif.get(0x920A), lambda v: f"{float(v):g} mm")
+        put("lens", self.exif.get(0xA434))  # LensModel
         if ORIENTATION in self.base:
             put("orientation", self.base[ORIENTATION], lambda v: _ORIENTATION_NAMES[int(v)])
         return found

@@ -51,7 +51,7 @@ class ImageInfo:
     its EXIF orientation is applied, the same as ``read_image`` returns.
     ``bit_depth`` follows the same convention as ``Photo.bit_depth``.
     ``exif_summary`` holds the keys 'make', 'model', 'date', 'exposure',
-    'f_number', 'iso', 'focal_length' and 'orientation' where the file has them.
+    'f_number', 'iso', 'focal_length', 'lens' and 'orientation' where the file has them.
     """
 
     path: Path
