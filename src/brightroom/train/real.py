@@ -18,7 +18,7 @@ from .data import load_uint8_images
 from .denoise import split_holdout
 
 # Shares of the patch kinds (the rest of 1 goes to the camera chain in colour).
-MIX = {"chain_gray": 0.08, "awgn": 0.12, "awgn_luma": 0.05, "poisson_gaussian": 0.08, "clean": 0.10}
+MIX = {"chain_gray": 0.08, "awgn": 0.12, "awgn_luma": 0.05, "poisson_gaussian": 0.08, "clean": 0.14}
 _GRID = 8  # the chain runs on a patch this much larger, cropped at a random offset: a random JPEG grid phase
 
 
@@ -49,6 +49,8 @@ def degrade_patch(clean: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
     elif kind == "poisson_gaussian":
         noisy = sensor = add_poisson_gaussian_noise(clean, rng.uniform(0, 0.01), rng.uniform(0, 0.03), rng)
     else:
+        if rng.random() < 1 / 3:  # clean black-and-white photos too: gray content is not a sign of noise
+            clean = target = np.repeat(clean.mean(axis=2, keepdims=True), 3, axis=2)
         sensor = clean
         noisy = jpeg_compress(clean, int(rng.integers(50, 96))) if rng.random() < 0.5 else clean
     top, left = rng.integers(_GRID, size=2)
