@@ -75,7 +75,7 @@ def page(browser, server):
 @pytest.fixture
 def slow_jobs(monkeypatch):
     """Slow each job a little, so that the page's progress display can be seen."""
-    import brightroom.serve.jobs as jobs
+    import brightroom.pipeline as jobs
 
     real = jobs.run_recipe
 
