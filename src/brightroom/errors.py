@@ -1,4 +1,11 @@
-"""The one exception type that reaches users as a single clear sentence."""
+"""The one exception type that reaches users as a single clear sentence, and keeping libraries'
+log chatter off their screen."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
 
 
 class BrightroomError(Exception):
@@ -10,3 +17,21 @@ class BrightroomError(Exception):
     >>> str(BrightroomError("scale must be 2, 3 or 4, not 5."))
     'scale must be 2, 3 or 4, not 5.'
     """
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str | None = None) -> Iterator[None]:
+    """Only errors from the logger ``name`` (the root logger for None) while the block runs: a
+    library's progress lines and advice are not for Brightroom's users, who get its own lines.
+
+    >>> with quiet_logger("ray.data"):
+    ...     logging.getLogger("ray.data").level
+    40
+    """
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -7,12 +7,11 @@ shared file system), and every node needs Brightroom installed.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Iterator
 
-from ..errors import BrightroomError
+from ..errors import BrightroomError, quiet_logger
 from ..pipeline import Recipe
 from .worker import process_file
 
@@ -69,7 +68,7 @@ def _start_ray(ray, address: str | None, workers: int | None) -> None:
 
 def _rows(ray, tasks, recipe, address, workers, max_pixels, started_here) -> Iterator[dict]:
     try:
-        with _quiet_ray_data():
+        with quiet_logger("ray.data"):
             context = ray.data.DataContext.get_current()
             context.enable_progress_bars = False  # Brightroom shows its own bar
             dataset = ray.data.from_items(tasks, override_num_blocks=min(len(tasks), MAX_BLOCKS))
@@ -88,15 +87,3 @@ def _rows(ray, tasks, recipe, address, workers, max_pixels, started_here) -> Ite
 
 def _process_row(row: dict, recipe: Recipe, max_pixels: int | None) -> dict:
     return process_file(row["source"], row["output"], recipe, max_pixels, overwrite=row["overwrite"], note=row["note"])
-
-
-@contextlib.contextmanager
-def _quiet_ray_data():
-    """Ray Data logs each operator's progress (and that its bars are off); the batch's own bar says it all."""
-    logger = logging.getLogger("ray.data")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

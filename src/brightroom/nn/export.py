@@ -4,15 +4,13 @@ training patches), to run with onnxruntime alone (see docs/export.md)."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .. import __version__
-from ..errors import BrightroomError
+from ..errors import BrightroomError, quiet_logger
 from ..io.files import atomic_write
 from .zoo import get_model, load_model
 
@@ -93,7 +91,7 @@ def _quantised(model, names: list[str], calibration: list[np.ndarray], kind: str
     # most quality (8-bit steps on the pixels themselves) for a small share of the work
     convolutions = [node.name for node in model.graph.node if node.op_type in ("Conv", "ConvTranspose")]
     keep_float = convolutions[:1] + convolutions[-1:]
-    with tempfile.TemporaryDirectory() as folder, _quiet_logging():
+    with tempfile.TemporaryDirectory() as folder, quiet_logger():
         plain, quantised_path = Path(folder) / "plain.onnx", Path(folder) / "int8.onnx"
         onnx.save(model, str(plain))
         quantize_static(str(plain), str(quantised_path), Patches(), quant_format=QuantFormat.QDQ,
@@ -103,15 +101,3 @@ def _quantised(model, names: list[str], calibration: list[np.ndarray], kind: str
     for prop in model.metadata_props:
         quantised.metadata_props.add(key=prop.key, value=prop.value)
     return quantised.SerializeToString()
-
-
-@contextlib.contextmanager
-def _quiet_logging():
-    """ONNX Runtime's quantiser logs advice through the root logger; the CLI prints its own lines."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
