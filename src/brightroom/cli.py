@@ -185,7 +185,7 @@ def cmd_develop(args) -> None:
 
 
 def _white_balance(text: str):
-    if text in ("auto", "as-shot", "gray-world") or text.strip().lower().rstrip("0123456789.+- ").endswith("k"):
+    if "," not in text:
         return text  # a mode or a colour temperature (5500K, 5500K+10): develop checks it
     gains = _parse_list(text, float, "white-balance")
     if len(gains) != 3 or min(gains) <= 0:

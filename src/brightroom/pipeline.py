@@ -86,11 +86,11 @@ def best_upscale_method(model: str = "real") -> str:
     return kinds[model].method if kinds[model].shipped else "bicubic"
 
 
-def denoise_step(pixels: np.ndarray, strength: Strength | None = None) -> Step | None:
-    """The automatic denoising step for these pixels, or None when they are clean: the real-photo
-    model with its own estimate (made here, once) where it is shipped, else the AWGN model with
-    a blind sigma."""
-    method = best_denoise_method(pixels.shape[2], blind=True)
+def denoise_step(pixels: np.ndarray, strength: Strength | None = None, method: str | None = None) -> Step | None:
+    """The automatic denoising step for these pixels, or None when they are clean: ``method``
+    (default: the real-photo model where it is shipped, else the AWGN model) with the noise
+    estimated here, once: a blind model's own estimate, else the white-noise sigma."""
+    method = method or best_denoise_method(pixels.shape[2], blind=True)
     if get_method("denoise", method).blind:
         noise = estimate_noise(pixels, method)
         if max(noise.luma, noise.color) < CLEAN_LEVEL:
@@ -227,12 +227,7 @@ class Recipe:
         method = self._denoise_method(pixels.shape[2])
         blind = get_method("denoise", method).blind
         if self.enhance == "auto":
-            if blind:
-                step = denoise_step(pixels, self.strength)
-            else:
-                sigma = estimate_noise_sigma(pixels)
-                step = Step("denoise", method, {"sigma": round(sigma, 2)}) if sigma >= NOISE_THRESHOLD else None
-            steps += [replace(step, method=method)] if step else []
+            steps += [step] if (step := denoise_step(pixels, self.strength, method)) else []
         elif self.enhance == "denoise":
             if blind and self.sigma is None:
                 options = {"noise": estimate_noise(pixels, method), "strength": self.strength}

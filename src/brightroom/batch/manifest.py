@@ -11,6 +11,7 @@ from pathlib import Path
 from .. import __version__
 
 MANIFEST_NAME = ".brightroom-batch.jsonl"
+NOT_WRITTEN_HERE = "not written by this batch"
 
 
 def fingerprint(source: Path, recipe: str) -> dict:
@@ -53,7 +54,7 @@ class Manifest:
         ('not written by this batch' when the manifest does not know it)."""
         before = self.entries.get(output)
         if before is None:
-            return "not written by this batch"
+            return NOT_WRITTEN_HERE
         for key, reason in (("recipe", f"the recipe changed (was '{before.get('recipe')}')"),
                             ("brightroom", f"Brightroom changed (was {before.get('brightroom')})"),
                             ("source_size", "the source changed"), ("source_mtime", "the source changed")):

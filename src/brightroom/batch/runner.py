@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import BrightroomError
 from ..io import READABLE_SUFFIXES, WRITABLE_SUFFIXES
 from ..pipeline import Recipe, output_name, parse_recipe
-from .manifest import Manifest, fingerprint
+from .manifest import NOT_WRITTEN_HERE, Manifest, fingerprint
 from .worker import DONE, FAILED, SKIPPED, FileOutcome, is_valid_output, process_file
 
 ENGINES = ("local", "ray")
@@ -189,11 +189,12 @@ def _plan_one(source: Path, output: Path, key: str, manifest: Manifest, recipe: 
     stale = manifest.why_stale(key, now)
     if stale is None and is_valid_output(output):
         return FileOutcome(source, output, SKIPPED)
-    if stale is None or stale != "not written by this batch" or overwrite:
-        task.update(overwrite=True, note=f"redone: {stale}" if stale and stale != "not written by this batch" else "")
-        return task
-    return FileOutcome(source, output, FAILED, f"'{output}' already exists and was not written by this batch; "
-                                               "pass --overwrite to replace it.")
+    if stale == NOT_WRITTEN_HERE and not overwrite:
+        return FileOutcome(source, output, FAILED, f"'{output}' already exists and was not written by this batch; "
+                                                   "pass --overwrite to replace it.")
+    # ours but stale (or unreadable), or a foreign file the user asked to replace
+    task.update(overwrite=True, note=f"redone: {stale}" if stale and stale != NOT_WRITTEN_HERE else "")
+    return task
 
 
 def plan_batch(in_dir: str | Path, out_dir: str | Path, suffix: str | None = None) -> tuple[list[tuple[Path, Path]], list[Path]]:
