@@ -61,10 +61,6 @@ class Strength:
     def color(self) -> float:
         return self.overall * self.color_factor
 
-    @property
-    def is_default(self) -> bool:
-        return self.overall == self.luma_factor == self.color_factor == 1.0
-
     def describe(self) -> str:
         """E.g. 'luminance x0.7, colour x1.4'."""
         return f"luminance x{self.luma:g}, colour x{self.color:g}"
