@@ -51,8 +51,12 @@ bench: install
 	  --megapixels 12 --scales 2 --methods brightroom,brightroom-real
 	$(BENCH) --section demosaic --title "Demosaicking (noise-free RGGB mosaics)" --task demosaic \
 	  --datasets Kodak24 --methods bilinear,mhc,rcd
-	$(BENCH) --section develop-speed --title "Developing a 24 MP RAW (no denoising)" --task develop \
-	  --megapixels 24 --methods rcd,mhc
+	$(BENCH) --section develop-speed --title "Developing a 24 MP RAW (ISO 3200-like), with and without RAW denoising" \
+	  --task develop --megapixels 24 --methods rcd,mhc,rcd+brightroom-raw
+	$(BENCH) --section raw --title "RAW denoising (Kodak24 unprocessed to RAW, four ISO levels)" --task raw \
+	  --datasets Kodak24 --limit-method bm3d=6
+	$(BENCH) --section raw-burst --title "RAW bursts: the merged mosaic RAW-denoised against sRGB denoising" \
+	  --task raw-burst --datasets Kodak24 --frames 4 --limit 8
 	$(BENCH) --section burst --title "Burst merging (synthetic handheld bursts)" --task burst \
 	  --datasets Kodak24 --frames 4,8
 	$(BENCH) --section burst-speed --title "Burst merging: an 8-frame 12 MP burst" --task burst \

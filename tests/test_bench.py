@@ -136,3 +136,25 @@ def test_real_noise_rows_score_every_method_against_the_reference(tmp_path):
     assert [(r["method"], r["images"]) for r in rows] == [("input", 2), ("nlm", 2)]
     assert rows[1]["psnr"] > rows[0]["psnr"] + 2 and 24 < rows[0]["psnr"] < 26
     assert main(["bench", "--task", "real", "--datasets", str(tmp_path), "--quiet"]) == 2  # no pairs there
+
+
+def test_the_jpeg_benchmark_reproduces_the_published_jpeg_rows():
+    from brightroom.bench.jpeg import run_jpeg_benchmark
+
+    shared_set("classic5"), shared_set("LIVE1")
+    rows = run_jpeg_benchmark(["classic5"], [10, 40], show_progress=False)
+    rows += run_jpeg_benchmark(["LIVE1"], [10], gray=True, limit=None, show_progress=False)
+    # classic5 27.82 / 32.43 and LIVE1 (gray) 27.77 at quality 10 and 40, as DnCNN's and FBCNN's papers print
+    assert [round(r["psnr"], 2) for r in rows] == [27.82, 32.43, 27.77]
+    assert all(r["gray"] and r["psnr_b"] < r["psnr"] and r["method"] == "jpeg" for r in rows)
+
+
+def test_the_jpeg_benchmark_refuses_bad_qualities_and_methods(image_folder):
+    from brightroom.bench.jpeg import run_jpeg_benchmark
+
+    with pytest.raises(BrightroomError, match="a JPEG quality must be a whole number from 1 to 100"):
+        run_jpeg_benchmark([str(image_folder)], [0], show_progress=False)
+    with pytest.raises(BrightroomError, match="unknown JPEG method"):
+        run_jpeg_benchmark([str(image_folder)], [10], ["fbcnn"], show_progress=False)
+    row = run_jpeg_benchmark([str(image_folder)], [10], show_progress=False)[0]
+    assert row["gray"] is False and row["images"] == 3 and 20 < row["psnr"] < 45

@@ -92,12 +92,27 @@ def cmd_info(args) -> None:
         lines += [f"{key + ':':<13}{value}" for key, value in raw_summary(args.image).items()]
     print("\n".join(lines), flush=True)  # what the header says, even if the pixels then fail to decode
     lines = []
+    if info.format == "raw":
+        lines.append(f"raw noise:   {_raw_noise_line(args.image)}")
     pixels = read_image(args.image).pixels
     lines.append(f"noise sigma: {estimate_noise_sigma(pixels):.1f} (white-noise estimate, 0-255 scale)")
     if find_model("denoise", REAL_METHOD).shipped and min(pixels.shape[:2]) >= 8:
         noise = estimate_noise(pixels)
         lines.append(f"noise:       {noise.describe()} (the real-photo model's estimate, 0-255 scale)")
     print("\n".join(lines))
+
+
+def _raw_noise_line(path: str) -> str:
+    """The RAW's own noise profile for ``info``, per CFA plane; or why there is none."""
+    from .camera.noise import raw_noise_profile
+    from .io.raw import read_raw
+
+    raw = read_raw(path)
+    if not raw.is_bayer:
+        return "not measured (the data is not a Bayer mosaic)"
+    profile = raw_noise_profile(raw)
+    planes = ", ".join(f"{name} {a:.3g}/{b:.3g}" for name, a, b in zip(("R", "G1", "G2", "B"), profile.a, profile.b))
+    return f"{profile.describe()}; a/b per plane: {planes} (variance = a * signal + b, 0-1 raw scale)"
 
 
 def _strength(args):
@@ -122,7 +137,7 @@ def cmd_denoise(args) -> None:
     from .pipeline import Recipe
 
     _process(args, "denoised", Recipe("denoise", sigma=args.sigma, method=_denoise_method(args),
-                                      strength=_strength(args)))
+                                      strength=_strength(args), raw_denoise=args.raw_denoise))
 
 
 def cmd_upscale(args) -> None:
@@ -132,7 +147,7 @@ def cmd_upscale(args) -> None:
         _upscale_with_weights(args)
         return
     method = args.method or best_upscale_method(args.model)
-    recipe = Recipe("off", upscale=args.scale, upscale_method=method)
+    recipe = Recipe("off", upscale=args.scale, upscale_method=method, raw_denoise=args.raw_denoise)
     _process(args, f"x{recipe.upscale}", recipe)
 
 
@@ -156,7 +171,7 @@ def cmd_enhance(args) -> None:
     from .pipeline import Recipe
 
     _process(args, "enhanced", Recipe("auto", upscale=args.upscale, method=_denoise_method(args),
-                                      strength=_strength(args)))
+                                      strength=_strength(args), raw_denoise=args.raw_denoise))
 
 
 def _write_camera_result(args, output: Path, pixels, source: Path) -> None:
@@ -174,14 +189,34 @@ def _write_camera_result(args, output: Path, pixels, source: Path) -> None:
 
 
 def cmd_develop(args) -> None:
-    from .camera import develop_raw
+    from .io import read_metadata
+    from .io.files import check_output_path
+    from .io.raw import write_raw_dng
+    from .pipeline import develop_photo, read_raw_photo
+    from .tasks.denoise_raw import parse_noise_profile, parse_raw_denoise
 
     source = Path(args.input)
+    parse_raw_denoise(args.denoise)
+    profile = parse_noise_profile(args.noise_profile) if args.noise_profile else None
+    if args.output and Path(args.output).suffix.lower() == ".dng":
+        # a DNG out: the (denoised) sensor data with the camera's metadata, for the user's own raw converter
+        output = Path(args.output)
+        if output.exists() and source.exists() and output.resolve() == source.resolve():
+            raise BrightroomError(f"'{output}' is the input; Brightroom never overwrites an original.")
+        check_output_path(output, overwrite=args.overwrite)
+        with _tile_progress_bar():
+            taken = read_raw_photo(source, denoise=args.denoise, profile=profile)
+        print(write_raw_dng(output, taken.raw, exif=read_metadata(source)[0], overwrite=args.overwrite))
+        _say(f"{taken.message}; written as DNG.")
+        return
     output = _output(args, [source], "developed")
-    pixels = develop_raw(source, demosaic=args.demosaic, white_balance=_white_balance(args.white_balance),
-                         exposure=args.exposure, tone_curve_strength=args.tone_curve, local_tone=args.local_tone,
-                         highlights=args.highlights)
+    with _tile_progress_bar():
+        pixels, message = develop_photo(
+            source, denoise=args.denoise, profile=profile, demosaic_method=args.demosaic,
+            white_balance=_white_balance(args.white_balance), exposure=args.exposure,
+            tone_curve_strength=args.tone_curve, local_tone=args.local_tone, highlights=args.highlights)
     _write_camera_result(args, output, pixels, source)
+    _say(f"{message}.")
 
 
 def _white_balance(text: str):
@@ -196,12 +231,13 @@ def _white_balance(text: str):
 def cmd_burst(args) -> None:
     from .camera import merge_burst, merge_raw_burst
     from .io.formats import RAW_SUFFIXES
-    from .pipeline import burst_denoiser
+    from .pipeline import burst_denoiser, raw_burst_denoiser
 
     sources = [Path(frame) for frame in args.frames]
     output = _output(args, sources, "merged")
     if all(source.suffix.lower() in RAW_SUFFIXES for source in sources):
-        pixels = merge_raw_burst(sources, reference=args.reference, robustness=args.robustness)
+        pixels = merge_raw_burst(sources, reference=args.reference, robustness=args.robustness,
+                                 denoiser=raw_burst_denoiser(args.denoise))
     else:
         denoiser = None if args.no_unmerged_denoise else burst_denoiser(3)
         pixels = merge_burst(sources, reference=args.reference, noise_sigma=args.noise_sigma,
@@ -296,6 +332,29 @@ def cmd_bench(args) -> None:
         _report(args, run_real_benchmark(_parse_list(args.datasets, str, "datasets"), methods, limit=args.limit,
                                          show_progress=not args.quiet))
         return
+    if args.task == "jpeg":
+        from .bench.jpeg import DEFAULT_METHODS, run_jpeg_benchmark
+
+        methods = _parse_list(args.methods, str, "methods") if args.methods else DEFAULT_METHODS
+        _report(args, run_jpeg_benchmark(_parse_list(args.datasets, str, "datasets"),
+                                         _parse_list(args.qualities, int, "qualities"), methods, gray=args.gray,
+                                         limit=args.limit, show_progress=not args.quiet))
+        return
+    if args.task == "raw-burst":
+        from .bench.raw import run_raw_burst_benchmark
+
+        _report(args, run_raw_burst_benchmark(_parse_list(args.datasets, str, "datasets"),
+                                              _parse_list(args.frames, int, "frames")[0], limit=args.limit,
+                                              show_progress=not args.quiet))
+        return
+    if args.task == "raw":
+        from .bench.raw import DEFAULT_METHODS, run_raw_benchmark
+
+        methods = _parse_list(args.methods, str, "methods") if args.methods else DEFAULT_METHODS
+        _report(args, run_raw_benchmark(_parse_list(args.datasets, str, "datasets"), methods, limit=args.limit,
+                                        method_limits=_parse_method_limits(args.limit_method),
+                                        show_progress=not args.quiet))
+        return
     if args.task == "burst":
         from .bench.burst import run_burst_benchmark
 
@@ -370,9 +429,13 @@ def cmd_serve(args) -> None:
 
 
 def cmd_batch(args) -> None:
-    from .batch import run_batch
+    from dataclasses import replace
 
-    summary = run_batch(args.in_dir, args.out_dir, args.recipe, engine=args.engine, address=args.address,
+    from .batch import run_batch
+    from .pipeline import parse_recipe
+
+    recipe = replace(parse_recipe(args.recipe), raw_denoise=args.raw_denoise)
+    summary = run_batch(args.in_dir, args.out_dir, recipe, engine=args.engine, address=args.address,
                         workers=args.workers, progress=not args.quiet, output_format=args.format,
                         overwrite=args.overwrite)
     print(summary.report())
@@ -404,6 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("input", help="the photo to process")
         command.add_argument("-o", "--output", help="where to write the result (default: next to the input)")
         command.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+        command.add_argument("--raw-denoise", default="auto", metavar="auto|off|STRENGTH",
+                             help="a RAW input: denoising of its sensor data before development (default auto: the "
+                                  "noise profile measured from the file)")
 
     def add_strength(command: argparse.ArgumentParser) -> None:
         group = command.add_argument_group("strength of the real-photo model (0 = untouched, 1 = its own estimate, "
@@ -443,7 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     develop = add("develop", cmd_develop, "develop a RAW/DNG file with Brightroom's own camera pipeline")
     develop.add_argument("input", help="the RAW or DNG file")
-    develop.add_argument("-o", "--output", help="where to write (default: next to the input, 16-bit TIFF)")
+    develop.add_argument("-o", "--output", help="where to write (default: next to the input, 16-bit TIFF; "
+                         "a .dng name writes the denoised sensor data with the camera's metadata instead)")
     develop.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     develop.add_argument("--demosaic", default="rcd", choices=["rcd", "mhc", "bilinear"],
                          help="demosaicking method (rcd: edge-directed, the default)")
@@ -455,6 +522,12 @@ def build_parser() -> argparse.ArgumentParser:
     develop.add_argument("--exposure", type=float, default=0.0, help="exposure compensation in EV")
     develop.add_argument("--tone-curve", type=float, default=0.5, help="global tone curve strength, 0 to 1")
     develop.add_argument("--local-tone", type=float, default=0.25, help="local tone mapping strength, 0 to 1")
+    develop.add_argument("--denoise", default="auto", metavar="auto|off|STRENGTH",
+                         help="RAW denoising before demosaicking with the noise profile measured from the file: "
+                              "auto (strength 1), off, or a strength from 0 to 4 (default: auto)")
+    develop.add_argument("--noise-profile", metavar="A,B",
+                         help="the sensor's noise instead of the measured one: variance = A * signal + B, on the 0-1 "
+                              "raw scale (see 'brightroom info RAW')")
 
     burst = add("burst", cmd_burst, "align and merge a handheld burst (RAW frames are merged, then developed)")
     burst.add_argument("frames", nargs="+", help="two or more frames of the same size; the first is the reference")
@@ -463,6 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
     burst.add_argument("--reference", type=int, default=0, help="index of the reference frame")
     burst.add_argument("--noise-sigma", type=float, help="noise level (0-255); default: measured from the burst")
     burst.add_argument("--robustness", type=float, default=1.0, help="motion rejection: higher rejects more")
+    burst.add_argument("--denoise", default="auto", metavar="auto|off|STRENGTH",
+                       help="RAW frames: denoise the merged mosaic before development with its measured noise "
+                            "(auto: strength 1; off: the merge's own shrinkage only)")
     burst.add_argument("--no-unmerged-denoise", action="store_true",
                        help="no learned denoising after the merge (the merge's own Wiener shrinkage instead)")
 
@@ -488,7 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("models", cmd_models, "list the shipped model weights and their training record")
 
     bench = add("bench", cmd_bench, "benchmark methods on standard datasets with the literature's protocol")
-    bench.add_argument("--task", choices=["denoise", "sr", "burst", "real", "demosaic", "develop"], required=True,
+    bench.add_argument("--task", choices=["denoise", "sr", "burst", "real", "raw", "raw-burst", "jpeg", "demosaic", "develop"],
+                       required=True,
                        help="real: folders of NAME_real / NAME_mean pairs (real camera noise), every method blind; "
                             "demosaic: clean images through an RGGB mosaic; develop: a RAW of --megapixels (speed)")
     bench.add_argument("--datasets", help="comma-separated set names or folders")
@@ -498,6 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sigmas", default="15,25,50", help="denoise: noise levels (0-255)")
     bench.add_argument("--scales", default="2,3,4", help="sr: scale factors")
     bench.add_argument("--frames", default="4,8", help="burst: frames per synthetic burst")
+    bench.add_argument("--qualities", default="10,20,30,40", help="jpeg: libjpeg quality factors")
+    bench.add_argument("--gray", action="store_true",
+                       help="jpeg: test colour sets as gray (the Y of MATLAB's rgb2ycbcr, as the literature's LIVE1 gray)")
     bench.add_argument("--limit", type=int, help="take the first N images of each set")
     bench.add_argument("--limit-method", action="append", metavar="METHOD=N",
                        help="run a slow method on only the first N images (repeatable)")
@@ -524,6 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("out_dir")
     batch.add_argument("--recipe", default="auto", help="auto, denoise, upscale2, upscale3, upscale4, or e.g. auto+upscale2")
     batch.add_argument("--engine", choices=["local", "ray"], default="local")
+    batch.add_argument("--raw-denoise", default="auto", metavar="auto|off|STRENGTH",
+                       help="RAW inputs: denoising of their sensor data before development (default auto)")
     batch.add_argument("--address", help="a Ray cluster's address (with --engine ray); default: a local Ray")
     batch.add_argument("--workers", type=int, help="processes (local) or CPUs (ray); default: one per core")
     batch.add_argument("--format", help="output format: png, jpg, tif, webp, heic (default: the input's; RAW -> TIFF)")

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .camera.noise import NoiseProfile, raw_noise_profile
 from .errors import BrightroomError
 from .io import Photo
+from .io.raw import RawImage
 from .metrics import estimate_noise_sigma
 from .nn.zoo import find_model, upscale_kinds
 from .resize import imresize
@@ -113,6 +115,46 @@ def burst_denoiser(channels: int = 3) -> Callable[[np.ndarray, np.ndarray], np.n
     return lambda image, sigma: denoise(image, np.minimum(sigma, MAX_SIGMA), method=method)
 
 
+def raw_burst_denoiser(denoise: str | float | None = "auto") -> Callable[[RawImage], RawImage] | None:
+    """The RAW denoiser a RAW burst hands its merged mosaic to (the noise measured on the merged
+    data, lower than a frame's), or None when turned off or not shipped ('auto' only).
+
+    >>> raw_burst_denoiser("off") is None
+    True
+    """
+    from .tasks.denoise_raw import denoise_raw
+
+    strength, _ = raw_denoise_strength(denoise)
+
+    def denoised(raw: RawImage) -> RawImage:
+        try:
+            return denoise_raw(raw, strength=strength)
+        except BrightroomError:  # too small or too bright to measure its noise: merged as it is
+            return raw
+
+    return denoised if strength else None
+
+
+def raw_denoise_strength(denoise: str | float | None) -> tuple[float, str]:
+    """The RAW denoising strength asked for ('auto', 'off' or a number), and when it is 0 why:
+    'off', or that the RAW model is not shipped ('auto' then develops without it; a number asked
+    for it and is an error).
+
+    >>> raw_denoise_strength("off")
+    (0.0, 'off')
+    """
+    from .tasks.denoise_raw import RAW_METHOD, parse_raw_denoise
+
+    strength = parse_raw_denoise(denoise)
+    if strength == 0:
+        return 0.0, "off"
+    if not find_model("raw", RAW_METHOD, 4).shipped:
+        if is_auto(denoise):
+            return 0.0, "the RAW model is not shipped in this installation"
+        raise BrightroomError("RAW denoising needs the model 'denoise-raw', which is not shipped in this installation.")
+    return strength, ""
+
+
 def auto_recipe(pixels: np.ndarray, *, upscale: int | None = None, strength: Strength | None = None) -> list[Step]:
     """Denoise with the best method if the image is noisy, then upscale if asked (with the
     real-photo model where it is shipped, since a noisy photo's degradations are not bicubic)."""
@@ -171,7 +213,9 @@ class Recipe:
     method (default: the best shipped one). ``upscale`` is None, 2, 3 or 4, with
     ``upscale_method`` (default: the pipeline's choice, as in ``auto_recipe``).
     ``strength`` (a :class:`~brightroom.tasks.denoise.Strength`) tunes the blind real-photo
-    model. Every option is checked on construction; a bad one is a BrightroomError.
+    model. ``raw_denoise`` ('auto', 'off' or a strength from 0 to 4) is the RAW denoising of a RAW
+    file, on its Bayer data before development (see :func:`read_raw_photo`). Every option is
+    checked on construction; a bad one is a BrightroomError.
 
     >>> Recipe("denoise", sigma=15, method="nlm").describe()
     'denoise (nlm, sigma 15)'
@@ -187,8 +231,12 @@ class Recipe:
     upscale: int | None = None
     upscale_method: str | None = None
     strength: Strength | None = None
+    raw_denoise: str | float = "auto"
 
     def __post_init__(self) -> None:
+        from .tasks.denoise_raw import parse_raw_denoise
+
+        parse_raw_denoise(self.raw_denoise)
         if self.enhance not in ENHANCE_MODES:
             raise BrightroomError(f"enhance must be one of {', '.join(ENHANCE_MODES)}, not '{self.enhance}'.")
         if is_auto(self.sigma):
@@ -316,9 +364,83 @@ class PhotoResult:
     message: str
 
 
-def read_photo(source: str | Path, *, max_pixels: int | None = None) -> Photo:
+# -- RAW files: the one path from a RAW file to pixels ----------------------------------------------
+
+@dataclass
+class RawPhoto:
+    """A RAW file read and, where asked, denoised on its Bayer data: the :class:`RawImage` (its
+    mosaic normalised once denoised), the noise profile used (None when not denoised) and a
+    sentence for people saying what was done."""
+
+    raw: RawImage
+    profile: NoiseProfile | None
+    message: str
+
+
+def read_raw_photo(source: str | Path, *, denoise: str | float | None = "auto", profile: NoiseProfile | None = None,
+                   max_pixels: int | None = None) -> RawPhoto:
+    """Read a RAW file and denoise its Bayer mosaic before any demosaicking (``denoise`` 'auto' or
+    a strength: the learned RAW model with the noise profile measured from the file, or the one
+    given; 'off' or 0: as recorded). Data that is not a Bayer mosaic is left for the sRGB denoiser
+    after development (:func:`develop_photo`).
+
+    >>> import tempfile, pathlib
+    >>> from brightroom.io import write_dng
+    >>> dng = write_dng(pathlib.Path(tempfile.mkdtemp()) / "a.dng", np.full((32, 32), 9000, np.uint16))
+    >>> read_raw_photo(dng, denoise="off").message
+    'not denoised (off)'
+    """
+    from .io.raw import read_raw
+    from .tasks.denoise_raw import RAW_METHOD, denoise_raw
+
+    strength, reason = raw_denoise_strength(denoise)
+    raw = read_raw(source, max_pixels=max_pixels)
+    if strength == 0:
+        return RawPhoto(raw, None, f"not denoised ({reason})")
+    if not raw.is_bayer:
+        return RawPhoto(raw, None, "not a Bayer mosaic: left for the sRGB denoiser")
+    if profile is None:
+        try:
+            profile = raw_noise_profile(raw)
+        except BrightroomError as error:  # a tiny or all-white image: developed as recorded
+            return RawPhoto(raw, None, f"not denoised ({error})")
+    denoised = denoise_raw(raw, strength=strength, profile=profile)
+    return RawPhoto(denoised, profile, f"RAW denoised before demosaicking ({RAW_METHOD}, strength {strength:g}; "
+                                       f"noise {profile.describe()})")
+
+
+def develop_photo(source: str | Path, *, denoise: str | float | None = "auto", profile: NoiseProfile | None = None,
+                  max_pixels: int | None = None, **options) -> tuple[np.ndarray, str]:
+    """Develop a RAW file the one way every entry point does: read, RAW denoising (see
+    :func:`read_raw_photo`), Brightroom's development (``camera.develop``; ``options`` are its
+    ``demosaic_method``, ``white_balance``, ``exposure``, ``tone_curve_strength``, ``local_tone``,
+    ``highlights``). Demosaicked RAW data (linear DNG, X-Trans) is denoised after development by
+    the blind real-photo model instead. Returns sRGB pixels and what was done.
+
+    >>> import tempfile, pathlib
+    >>> from brightroom.io import write_dng
+    >>> dng = write_dng(pathlib.Path(tempfile.mkdtemp()) / "a.dng", np.full((32, 32), 9000, np.uint16))
+    >>> pixels, message = develop_photo(dng, denoise="off", demosaic_method="bilinear")
+    >>> pixels.shape, message
+    ((32, 32, 3), 'developed; not denoised (off)')
+    """
+    from .camera.raw import check_develop_options, develop
+    from .tasks.denoise import denoise as denoise_image  # the parameter 'denoise' is the user's setting
+    from .tasks.denoise_raw import parse_raw_denoise
+
+    check_develop_options(**options)  # every option checked before the file is read
+    strength = parse_raw_denoise(denoise)
+    taken = read_raw_photo(source, denoise=denoise, profile=profile, max_pixels=max_pixels)
+    pixels = develop(taken.raw, **options)
+    if strength and not taken.raw.is_bayer and find_model("denoise", REAL_METHOD).shipped:
+        pixels = denoise_image(pixels, None, method=REAL_METHOD, strength=Strength(strength))
+        return pixels, f"developed; denoised after development ({REAL_METHOD}: the data is not a Bayer mosaic)"
+    return pixels, f"developed; {taken.message}"
+
+
+def read_photo(source: str | Path, *, max_pixels: int | None = None, raw_denoise: str | float = "auto") -> Photo:
     """Read a photo for processing: ``read_image``, except that a RAW file is developed by
-    Brightroom's own pipeline (``camera.develop_raw``, LibRaw only decoding) with its default
+    Brightroom's own pipeline (:func:`develop_photo`, RAW denoising included) with its default
     settings, carrying the file's EXIF and an sRGB profile: one RAW path for every entry point
     (``develop`` gives the same pixels).
 
@@ -328,13 +450,12 @@ def read_photo(source: str | Path, *, max_pixels: int | None = None) -> Photo:
     >>> read_photo(dng)
     Photo(32x32 RGB, 16-bit raw, exif, icc_profile, path='...a.dng')
     """
-    from .camera.raw import develop_raw
     from .io import probe_image, read_image, read_metadata
     from .io.metadata import srgb_profile
 
     if probe_image(source, max_pixels=max_pixels).format != "raw":
         return read_image(source, max_pixels=max_pixels)
-    pixels = develop_raw(source, max_pixels=max_pixels)
+    pixels, _ = develop_photo(source, denoise=raw_denoise, max_pixels=max_pixels)
     return Photo(pixels, None, 16, "raw", read_metadata(source)[0], srgb_profile(), Path(source))
 
 
@@ -360,13 +481,13 @@ def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, ove
 
     source, output = Path(source), Path(output)
     check_target(output, [source], overwrite=overwrite)
-    photo = read_photo(source, max_pixels=max_pixels)
+    photo = read_photo(source, max_pixels=max_pixels, raw_denoise=recipe.raw_denoise)
     if on_read:
         on_read(photo)
     steps = recipe.steps(photo.pixels)
     same_format = output_format(output).name == photo.format
     if photo.format == "raw" and progress:
-        progress("develop (Brightroom's RAW pipeline)")
+        progress(f"develop (Brightroom's RAW pipeline, RAW denoising {recipe.raw_denoise})")
     nothing = "already clean: nothing to do" if recipe.enhance != "off" else "nothing to do"
     if not steps and same_format:
         atomic_write(output, source.read_bytes())

@@ -78,6 +78,10 @@ def markdown_table(rows: list[dict]) -> str:
         from .burst import markdown_burst_table
 
         return markdown_burst_table(rows)
+    if rows[0]["task"] == "jpeg":
+        return markdown_jpeg_table(rows)
+    if rows[0]["task"] in ("raw", "raw-burst"):
+        return markdown_raw_table(rows) if rows[0]["task"] == "raw" else markdown_raw_burst_table(rows)
     if rows[0]["task"] in ("real", "demosaic"):
         return markdown_quality_table(rows)
     if rows[0]["task"].endswith("-speed"):
@@ -113,6 +117,54 @@ def markdown_quality_table(rows: list[dict]) -> str:
         speed = f"{row['seconds']:.3f} | {row['megapixels_per_second']:.3g}" if timed else "- | -"
         lines.append(f"| {row['dataset']} | {row['method']} | {row['images']} | {row['psnr']:.2f} | {row['ssim']:.4f} "
                      f"| {speed} |")
+    return "\n".join(lines)
+
+
+def markdown_raw_table(rows: list[dict]) -> str:
+    """The RAW benchmark's rows as a Markdown table.
+
+    >>> print(markdown_raw_table([{"task": "raw", "dataset": "Kodak24", "level": "ISO 800", "a": 0.00075,
+    ...     "b": 5.1e-07, "method": "develop", "images": 24, "psnr": 33.1, "ssim": 0.9, "seconds": 0.5,
+    ...     "megapixels_per_second": 0.8}]))
+    | dataset | level | a | b | method | images | PSNR (dB) | SSIM | s / image |
+    |---|---|---|---|---|---|---|---|---|
+    | Kodak24 | ISO 800 | 0.00075 | 5.1e-07 | develop | 24 | 33.10 | 0.9000 | 0.500 |
+    """
+    lines = ["| dataset | level | a | b | method | images | PSNR (dB) | SSIM | s / image |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['dataset']} | {row['level']} | {row['a']:.3g} | {row['b']:.2g} | {row['method']} "
+                     f"| {row['images']} | {row['psnr']:.2f} | {row['ssim']:.4f} | {row['seconds']:.3f} |")
+    return "\n".join(lines)
+
+
+def markdown_raw_burst_table(rows: list[dict]) -> str:
+    """The RAW burst rows as a Markdown table."""
+    lines = ["| dataset | level | frames | method | images | PSNR (dB) | SSIM | s / burst |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['dataset']} | {row['level']} (a {row['a']:.3g}) | {row['frames']} | {row['method']} "
+                     f"| {row['images']} | {row['psnr']:.2f} | {row['ssim']:.4f} | {row['seconds']:.2f} |")
+    return "\n".join(lines)
+
+
+def markdown_jpeg_table(rows: list[dict]) -> str:
+    """The JPEG benchmark's rows as a Markdown table.
+
+    >>> print(markdown_jpeg_table([{"task": "jpeg", "dataset": "classic5", "quality": 10, "gray": True,
+    ...     "method": "jpeg", "images": 5, "psnr": 27.821, "ssim": 0.7595, "psnr_b": 25.209, "seconds": 0.0,
+    ...     "megapixels_per_second": None}]))
+    | dataset | quality | method | images | PSNR (dB) | SSIM | PSNR-B (dB) | s / image |
+    |---|---|---|---|---|---|---|---|
+    | classic5 (gray) | 10 | jpeg | 5 | 27.82 | 0.7595 | 25.21 | - |
+    """
+    lines = ["| dataset | quality | method | images | PSNR (dB) | SSIM | PSNR-B (dB) | s / image |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        timed = row["method"] != "jpeg" and row["megapixels_per_second"]
+        name = f"{row['dataset']}{' (gray)' if row['gray'] else ''}"
+        seconds = f"{row['seconds']:.3f}" if timed else "-"
+        lines.append(f"| {name} | {row['quality']} | {row['method']} | {row['images']} | {row['psnr']:.2f} "
+                     f"| {row['ssim']:.4f} | {row['psnr_b']:.2f} | {seconds} |")
     return "\n".join(lines)
 
 

@@ -61,12 +61,16 @@ def _measure(task: str, method: str, megapixels: float, setting: float, frames: 
     elif task == "develop":
         import tempfile
 
-        from ..camera import develop_raw, unprocess_to_dng
+        from ..camera import unprocess_to_dng
+        from ..pipeline import develop_photo
 
         folder = tempfile.mkdtemp()
-        path = unprocess_to_dng(Path(folder) / "photo.dng", synthetic_photo(megapixels, source), seed=rng)
+        # an ISO 3200-like noisy RAW; 'rcd+brightroom-raw' develops it with RAW denoising (profile measured)
+        path = unprocess_to_dng(Path(folder) / "photo.dng", synthetic_photo(megapixels, source), seed=rng,
+                                shot=0.003, read=0.003)
+        demosaic_method, _, raw_method = method.partition("+")
         started = time.perf_counter()
-        output = develop_raw(path, demosaic=method)
+        output, _ = develop_photo(path, denoise="auto" if raw_method else "off", demosaic_method=demosaic_method)
     else:
         from ..camera import merge_burst
         from ..pipeline import burst_denoiser

@@ -67,3 +67,29 @@ def even_crop(mosaic: np.ndarray) -> np.ndarray:
     """Drop a last odd row or column, keeping the CFA phase."""
     height, width = mosaic.shape[:2]
     return mosaic[: height - height % 2, : width - width % 2]
+
+
+# The order of the packed planes, whatever the pattern: red, the green beside red, the green
+# beside blue, blue. A network sees the same colour in the same channel for every camera.
+_PACKED_ORDER = {"RGGB": (0, 1, 2, 3), "BGGR": (3, 1, 2, 0), "GRBG": (1, 0, 3, 2), "GBRG": (2, 0, 3, 1)}
+
+
+def pack_bayer(mosaic: np.ndarray, pattern: str) -> np.ndarray:
+    """An even-sized mosaic as H/2 x W/2 x 4 planes in the order red, green, green, blue.
+
+    >>> mosaic = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)   # B G / G R
+    >>> pack_bayer(mosaic, "BGGR")[0, 0].tolist()
+    [4.0, 2.0, 3.0, 1.0]
+    """
+    planes = split_planes(mosaic)
+    return np.ascontiguousarray(planes[..., list(_PACKED_ORDER[check_pattern(pattern)])])
+
+
+def unpack_bayer(planes: np.ndarray, pattern: str) -> np.ndarray:
+    """The inverse of :func:`pack_bayer`.
+
+    >>> m = np.arange(16.0).reshape(4, 4); bool((unpack_bayer(pack_bayer(m, "GBRG"), "GBRG") == m).all())
+    True
+    """
+    order = _PACKED_ORDER[check_pattern(pattern)]
+    return join_planes(np.ascontiguousarray(planes[..., list(np.argsort(order))]))

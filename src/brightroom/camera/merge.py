@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -42,7 +43,7 @@ import scipy.fft
 from scipy import ndimage
 
 from ..errors import BrightroomError
-from ..io.raw import check_mosaic, check_pattern
+from ..io.raw import RawImage, check_mosaic, check_pattern
 from .align import TILE_SIZE, estimate_flow, gray_proxy, warp
 from .bayer import even_crop, join_planes, split_planes
 from .frames import check_reference, check_same_size, load_frames
@@ -247,13 +248,16 @@ def merge_raw_burst(
     noise_model: tuple[float, float] | None = None,
     robustness: float = DEFAULT_ROBUSTNESS,
     spatial_denoise: float = DEFAULT_SPATIAL_DENOISE,
+    denoiser: Callable[[RawImage], RawImage] | None = None,
     **develop_options,
 ) -> np.ndarray:
     """Merge a burst of RAW/DNG files on their Bayer data, then develop the result (sRGB H x W x 3).
 
     ``develop_options`` go to :func:`brightroom.camera.develop` (``demosaic_method``,
     ``white_balance``, ``exposure``, ``tone_curve_strength``, ``local_tone``);
-    the reference frame's metadata is used.
+    the reference frame's metadata is used. ``denoiser`` (a RAW denoiser, e.g.
+    ``tasks.denoise_raw.denoise_raw``) cleans the merged mosaic before development, measuring its
+    reduced noise itself; the merge's own spatial shrinkage is then left out.
     """
     from ..io.raw import read_raw, with_mosaic
     from .raw import develop
@@ -277,9 +281,11 @@ def merge_raw_burst(
     reference = check_reference(reference, len(raws))
     merged = merge_bayer(
         [raw.normalized() for raw in raws], noise_model=noise_model, reference=reference,
-        robustness=robustness, spatial_denoise=spatial_denoise,
+        robustness=robustness, spatial_denoise=0.0 if denoiser else spatial_denoise,
     )
-    return develop(with_mosaic(raws[reference], merged), **develop_options)
+    # the merged data is no single exposure: its noise is measured, not checked against the ISO
+    merged_raw = replace(with_mosaic(raws[reference], merged), iso=None)
+    return develop(denoiser(merged_raw) if denoiser else merged_raw, **develop_options)
 
 
 def _resolve_noise(

@@ -21,7 +21,7 @@ from ..color import XYZ_TO_LINEAR_SRGB, linear_to_srgb, srgb_to_linear
 from ..degrade import add_poisson_gaussian_noise, jpeg_compress
 from ..errors import BrightroomError
 from ..image import check_image
-from ..io.raw import CFA_PATTERNS, RawImage, check_pattern, write_dng
+from ..io.raw import CFA_PATTERNS, RawImage, check_pattern, write_raw_dng
 from .bayer import mosaic_image
 from .demosaic import demosaic
 from .raw import DEFAULT_TONE_CURVE, camera_to_srgb_matrix
@@ -89,44 +89,8 @@ def unprocess(
     )
 
 
-def write_raw_dng(
-    path: str | Path,
-    raw: RawImage,
-    *,
-    black_level: int = 512,
-    white_level: int = 16383,
-    overwrite: bool = False,
-) -> Path:
-    """Store a :class:`RawImage` as a 14-bit (by default) DNG; values above white clip, as on a sensor.
-
-    >>> import tempfile, pathlib
-    >>> raw = unprocess(np.full((32, 32, 3), 0.5, np.float32), shot=0, read=0)
-    >>> path = write_raw_dng(pathlib.Path(tempfile.mkdtemp()) / "u.dng", raw)
-    >>> from brightroom.io.raw import read_raw
-    >>> [round(g, 3) for g in read_raw(path).white_balance]
-    [2.0, 1.0, 1.6]
-    """
-    if raw.flip:
-        raise BrightroomError("writing a rotated raw (flip other than 0) as DNG is not supported.")
-    mosaic = raw.normalized()
-    levels = np.round(black_level + mosaic * (white_level - black_level))
-    bayer = np.clip(levels, 0, white_level).astype(np.uint16)
-    neutral = None if raw.white_balance is None else [1.0 / g for g in raw.white_balance]
-    matrix = XYZ_TO_LINEAR_SRGB if raw.xyz_to_camera is None else raw.xyz_to_camera
-    return write_dng(
-        path,
-        bayer,
-        cfa_pattern=raw.cfa_pattern,
-        black_level=black_level,
-        white_level=white_level,
-        color_matrix=matrix,
-        as_shot_neutral=neutral,
-        overwrite=overwrite,
-    )
-
-
 def unprocess_to_dng(path: str | Path, image: np.ndarray, *, overwrite: bool = False, **options) -> Path:
-    """:func:`unprocess` an sRGB image and write it as a DNG in one step.
+    """:func:`unprocess` an sRGB image and write it as a DNG in one step (14-bit, black 512).
 
     >>> import tempfile, pathlib
     >>> path = unprocess_to_dng(pathlib.Path(tempfile.mkdtemp()) / "x.dng", np.full((32, 32, 3), 0.4, np.float32))
@@ -182,13 +146,10 @@ def camera_noise(clean: np.ndarray, rng: np.random.Generator, *, shot: float | N
     if shot is None:
         shot = float(np.exp(rng.uniform(*np.log(SHOT_RANGE))))
     read = sensor_read_noise(shot, rng)
-    # a random camera: the example DSLR's matrix blended towards sRGB, random daylight gains
-    blend = rng.uniform(0.0, 1.0)
-    xyz_to_camera = blend * EXAMPLE_XYZ_TO_CAMERA + (1 - blend) * np.linalg.inv(XYZ_TO_LINEAR_SRGB)
-    to_srgb = camera_to_srgb_matrix(xyz_to_camera).astype(np.float32)
-    gains = np.array([rng.uniform(1.6, 2.4), 1.0, rng.uniform(1.3, 2.0)], np.float32)
-    tone = rng.uniform(0.0, 1.0)
-    pattern = CFA_PATTERNS[rng.integers(len(CFA_PATTERNS))]
+    drawn = random_camera(rng)
+    to_srgb = camera_to_srgb_matrix(drawn["xyz_to_camera"]).astype(np.float32)
+    gains = np.asarray(drawn["white_balance"], np.float32)
+    tone, pattern = drawn["tone_curve_strength"], drawn["cfa_pattern"]
 
     linear = srgb_to_linear(inverse_tone_curve(rgb, tone))
     camera = (linear @ np.linalg.inv(to_srgb).T) / gains
@@ -217,6 +178,22 @@ def camera_noise(clean: np.ndarray, rng: np.random.Generator, *, shot: float | N
     noisy = before_jpeg if jpeg_quality is None else jpeg_compress(before_jpeg, jpeg_quality)
     noisy = noisy.astype(np.float32)
     return (noisy, before_jpeg.astype(np.float32)) if with_sensor_image else noisy
+
+
+def random_camera(rng: np.random.Generator) -> dict:
+    """A random camera for training, as :func:`unprocess` options: the example DSLR's colour matrix
+    blended towards sRGB, daylight white balance gains, a tone curve strength and a CFA phase.
+
+    >>> sorted(random_camera(np.random.default_rng(0)))
+    ['cfa_pattern', 'tone_curve_strength', 'white_balance', 'xyz_to_camera']
+    """
+    blend = rng.uniform(0.0, 1.0)
+    xyz_to_camera = blend * EXAMPLE_XYZ_TO_CAMERA + (1 - blend) * np.linalg.inv(XYZ_TO_LINEAR_SRGB)
+    gains = (float(rng.uniform(1.6, 2.4)), 1.0, float(rng.uniform(1.3, 2.0)))
+    tone = float(rng.uniform(0.0, 1.0))
+    pattern = CFA_PATTERNS[rng.integers(len(CFA_PATTERNS))]
+    return {"xyz_to_camera": xyz_to_camera, "white_balance": gains, "tone_curve_strength": tone,
+            "cfa_pattern": pattern}
 
 
 def camera_sharpen(image: np.ndarray, amount: float, radius: float) -> np.ndarray:

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,8 @@ class RawImage:
     level. ``white_balance`` holds the as-shot RGB gains (green = 1), or None if
     unknown. ``xyz_to_camera`` is the 3 x 3 colour matrix with DNG ColorMatrix
     meaning (XYZ under D65 -> camera RGB); None means camera RGB is linear sRGB.
-    ``flip`` is LibRaw's orientation code (0, 3 = 180, 5 = 90 CCW, 6 = 90 CW).
+    ``flip`` is LibRaw's orientation code (0, 3 = 180, 5 = 90 CCW, 6 = 90 CW). ``iso`` is the
+    EXIF ISO speed, None if the file does not say.
 
     >>> raw = RawImage(np.full((8, 8), 1000, np.float32), black_level=200, white_level=4000)
     >>> float(raw.normalized()[0, 0])
@@ -120,6 +122,7 @@ class RawImage:
     white_balance: tuple[float, float, float] | None = None
     xyz_to_camera: np.ndarray | None = None
     flip: int = 0
+    iso: float | None = None
 
     @property
     def is_bayer(self) -> bool:
@@ -133,13 +136,27 @@ class RawImage:
                 raise BrightroomError("the raw white level must be above the black level.")
             return ((np.asarray(self.mosaic, np.float32) - float(np.max(self.black_level))) / span).astype(np.float32)
         mosaic = check_mosaic(self.mosaic)
-        black = np.broadcast_to(np.asarray(self.black_level, np.float32), (2, 2))
-        height, width = mosaic.shape
-        black_map = np.tile(black, ((height + 1) // 2, (width + 1) // 2))[:height, :width]
+        black_map = self._black_map(mosaic.shape)
         span = np.float32(self.white_level) - black_map
         if (span <= 0).any():
             raise BrightroomError("the raw white level must be above the black level.")
         return ((mosaic - black_map) / span).astype(np.float32)
+
+    def denormalized(self, data: np.ndarray) -> np.ndarray:
+        """Normalised Bayer data (black 0, white 1) back on this raw's scale: the inverse of
+        :meth:`normalized`, so processed data keeps the file's levels.
+
+        >>> raw = RawImage(np.full((4, 4), 1000, np.float32), black_level=200, white_level=4000)
+        >>> float(raw.denormalized(raw.normalized())[0, 0])
+        1000.0
+        """
+        black_map = self._black_map(data.shape)
+        return (black_map + data * (np.float32(self.white_level) - black_map)).astype(np.float32)
+
+    def _black_map(self, shape: tuple[int, ...]) -> np.ndarray:
+        black = np.broadcast_to(np.asarray(self.black_level, np.float32), (2, 2))
+        height, width = shape[:2]
+        return np.tile(black, ((height + 1) // 2, (width + 1) // 2))[:height, :width]
 
 
 def read_raw(path: str | Path, *, max_pixels: int | None = None) -> RawImage:
@@ -174,6 +191,7 @@ def read_raw(path: str | Path, *, max_pixels: int | None = None) -> RawImage:
                 balance = _as_shot_white_balance(raw.camera_whitebalance)
                 xyz_to_camera = _color_matrix(path, raw)
                 flip = int(sizes.flip)
+                iso = float(raw.other.iso_speed) or None
             except BrightroomError:
                 raise
             except Exception as exc:  # LibRaw unpacks on first access to the data
@@ -181,7 +199,7 @@ def read_raw(path: str | Path, *, max_pixels: int | None = None) -> RawImage:
     if white <= black.max():
         raise BrightroomError(f"cannot develop '{path}': its white level is not above its black level.")
     check_image_data(path, mosaic, float(black.max()), white)
-    return RawImage(mosaic, pattern, black, white, balance, xyz_to_camera, flip)
+    return RawImage(mosaic, pattern, black, white, balance, xyz_to_camera, flip, iso)
 
 
 def check_image_data(path: Path, mosaic: np.ndarray, black: float, white: float) -> None:
@@ -314,6 +332,8 @@ def write_dng(
     illuminant: int = D65,
     make: str = "Brightroom",
     model: str = "Synthetic",
+    orientation: int = 1,
+    exif: bytes | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write an H x W Bayer mosaic (integers 0..65535) as an uncompressed CFA DNG, or H x W x 3
@@ -327,7 +347,9 @@ def write_dng(
     D65); the default, XYZ_TO_LINEAR_SRGB, makes camera RGB equal to linear
     sRGB. ``as_shot_neutral`` is the camera RGB of a white object (3 values; the
     default (1, 1, 1) means already white-balanced); LibRaw's camera white
-    balance is its reciprocal. Written atomically; an existing file is replaced
+    balance is its reciprocal. ``orientation`` is the EXIF orientation (1, 3, 6 or 8); ``exif`` an
+    EXIF block whose camera, exposure, ISO, lens and date tags are carried over (and whose make
+    and model replace ``make`` and ``model``). Written atomically; an existing file is replaced
     only with ``overwrite=True``. (LibRaw ignores images under 22 x 22 pixels.)
 
     >>> import tempfile, pathlib, rawpy
@@ -355,6 +377,11 @@ def write_dng(
     if min(neutral) <= 0:
         raise BrightroomError(f"cannot write '{path}': as_shot_neutral values must be positive.")
     illuminant = _checked_int(path, "illuminant", illuminant, 0, 65535)
+    if orientation not in _ORIENTATION_TO_FLIP:
+        raise BrightroomError(f"cannot write '{path}': orientation must be 1, 3, 6 or 8, not {orientation}.")
+    carried = _exif_tags(exif)
+    make = carried.pop(_MAKE, None) or make
+    model = carried.pop(_MODEL, None) or model
     make, model = _ascii(path, "make", make), _ascii(path, "model", model)
     check_output_path(path, overwrite=overwrite)
 
@@ -363,7 +390,7 @@ def write_dng(
         (_NEW_SUBFILE_TYPE, _LONG, 1, 0, True),  # 0: the main image
         (_MAKE, "s", 0, make, True),
         (_MODEL, "s", 0, model, True),
-        (_ORIENTATION, _SHORT, 1, 1, True),
+        (_ORIENTATION, _SHORT, 1, orientation, True),
         (_DNG_VERSION, _BYTE, 4, (1, 4, 0, 0), True),
         (_DNG_BACKWARD_VERSION, _BYTE, 4, (1, 1, 0, 0), True),
         (_UNIQUE_CAMERA_MODEL, "s", 0, f"{make} {model}", True),
@@ -381,6 +408,10 @@ def write_dng(
             (_CFA_PLANE_COLOR, _BYTE, 3, (0, 1, 2), True),
             (_CFA_LAYOUT, _SHORT, 1, 1, True),  # rectangular
         ]
+    if carried:
+        # tifffile will not write an IFD pointer: a placeholder one code below, in the same place in
+        # the sorted entries, becomes the ExifIFD pointer once the IFD is appended
+        tags.append((_EXIF_IFD - 1, _LONG, 1, 0, True))
     if linear and len(blacks) == 4:
         raise BrightroomError(f"cannot write '{path}': linear data takes one black level, not four.")
     buffer = io.BytesIO()
@@ -398,8 +429,133 @@ def write_dng(
     if monochrome:
         entry = struct.pack("<HHII", 262, _SHORT, 1, 1)  # PhotometricInterpretation = BlackIsZero
         data = data.replace(entry, struct.pack("<HHIHH", 262, _SHORT, 1, _LINEAR_RAW, 0), 1)
+    if carried:
+        offset = len(data) + len(data) % 2
+        placeholder = struct.pack("<HHII", _EXIF_IFD - 1, _LONG, 1, 0)
+        data = data.replace(placeholder, struct.pack("<HHII", _EXIF_IFD, _LONG, 1, offset), 1)
+        data += b"\0" * (offset - len(data)) + _exif_ifd(carried, offset)
     atomic_write(path, data)
     return path
+
+
+# LibRaw's flip code for each EXIF orientation a camera writes, and back.
+_ORIENTATION_TO_FLIP = {1: 0, 3: 3, 6: 6, 8: 5}
+FLIP_TO_ORIENTATION = {flip: orientation for orientation, flip in _ORIENTATION_TO_FLIP.items()}
+
+_DATE_TIME_ORIGINAL, _EXPOSURE_TIME, _F_NUMBER, _ISO = 36867, 33434, 33437, 34855
+_FOCAL_LENGTH, _LENS_MODEL = 37386, 42036
+
+
+def _rational(value) -> tuple[int, int, bytes]:
+    fraction = Fraction(float(value)).limit_denominator(100_000)
+    return _RATIONAL, 1, struct.pack("<II", fraction.numerator, fraction.denominator)
+
+
+_EXIF_IFD = 34665
+# The photo's own tags a DNG carries in its Exif IFD (where LibRaw and raw converters read them):
+# each value encoded as (TIFF type, count, little-endian bytes).
+_EXIF_TYPES = {
+    _DATE_TIME_ORIGINAL: lambda text: (2, len(str(text)) + 1, str(text).encode("ascii") + b"\0"),
+    _EXPOSURE_TIME: _rational,
+    _F_NUMBER: _rational,
+    _ISO: lambda iso: (_SHORT, 1, struct.pack("<H", min(int(iso), 65535))),
+    _FOCAL_LENGTH: _rational,
+    _LENS_MODEL: lambda text: (2, len(str(text)) + 1, str(text).encode("ascii") + b"\0"),
+}
+
+
+def _exif_ifd(tags: dict[int, object], offset: int) -> bytes:
+    """A little-endian Exif IFD to be placed at file ``offset``: its entries, then the values
+    longer than four bytes."""
+    entries = [(code, *_EXIF_TYPES[code](value)) for code, value in sorted(tags.items())]
+    values_at = offset + 2 + 12 * len(entries) + 4
+    table, extra = struct.pack("<H", len(entries)), b""
+    for code, kind, count, payload in entries:
+        if len(payload) <= 4:
+            field = payload.ljust(4, b"\0")
+        else:
+            field = struct.pack("<I", values_at + len(extra))
+            extra += payload + b"\0" * (len(payload) % 2)
+        table += struct.pack("<HHI", code, kind, count) + field
+    return table + b"\0\0\0\0" + extra
+
+
+def _exif_tags(exif: bytes | None) -> dict[int, object]:
+    """The camera (make, model) and exposure tags of an EXIF block, by tag code; unreadable or
+    odd values are left out (a DNG is written without them rather than not at all)."""
+    if not exif:
+        return {}
+    from PIL import Image
+
+    tags: dict[int, object] = {}
+    with contextlib.suppress(Exception):
+        parsed = Image.Exif()
+        parsed.load(exif)
+        merged = {**dict(parsed), **dict(parsed.get_ifd(0x8769))}  # IFD0, then the Exif IFD
+        for code in (_MAKE, _MODEL, *_EXIF_TYPES):
+            value = merged.get(code)
+            if isinstance(value, tuple):  # ISO may come as a list of speeds
+                value = value[0] if value else None
+            if isinstance(value, bytes):
+                value = value.decode("ascii", "ignore")
+            if isinstance(value, str):
+                value = value.strip("\x00 ").encode("ascii", "ignore").decode()
+            if value in (None, ""):
+                continue
+            if code in (_EXPOSURE_TIME, _F_NUMBER, _FOCAL_LENGTH, _ISO) and not float(value) > 0:
+                continue
+            tags[code] = value
+    return tags
+
+
+def write_raw_dng(
+    path: str | Path,
+    raw: RawImage,
+    *,
+    black_level: int | None = None,
+    white_level: int | None = None,
+    exif: bytes | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Store a :class:`RawImage` as a DNG that LibRaw, Lightroom, darktable and RawTherapee open:
+    its Bayer mosaic (or linear camera RGB) as integers between ``black_level`` and
+    ``white_level`` (by default the raw's own where it has integer levels, else 512 and 16383,
+    a 14-bit sensor), its colour matrix, as-shot white balance and orientation, and the camera
+    and exposure tags of ``exif``. Values above white clip, as on a sensor; noise below black
+    down to 0 is kept.
+
+    >>> import tempfile, pathlib
+    >>> raw = RawImage(np.full((32, 32), 0.5, np.float32), white_balance=(2.0, 1.0, 1.6))
+    >>> path = write_raw_dng(pathlib.Path(tempfile.mkdtemp()) / "u.dng", raw)
+    >>> [round(g, 3) for g in read_raw(path).white_balance]
+    [2.0, 1.0, 1.6]
+    """
+    if raw.flip not in FLIP_TO_ORIENTATION:
+        raise BrightroomError(f"cannot write '{path}': the raw's orientation (LibRaw flip {raw.flip}) has no DNG tag.")
+    own_levels = float(raw.white_level) > 1 and black_level is None and white_level is None
+    if own_levels:  # sensor units already: the values and levels as they are (rounded)
+        black_level = [int(round(v)) for v in np.broadcast_to(np.asarray(raw.black_level, np.float64), (2, 2)).ravel()]
+        black_level = black_level[0] if len(set(black_level)) == 1 or not raw.is_bayer else black_level
+        white_level = int(round(float(raw.white_level)))
+        levels = np.clip(np.round(raw.mosaic), 0, white_level).astype(np.uint16)
+    else:
+        black_level = 512 if black_level is None else black_level
+        white_level = 16383 if white_level is None else white_level
+        levels = np.clip(np.round(black_level + raw.normalized() * (white_level - black_level)), 0, white_level)
+        levels = levels.astype(np.uint16)
+    neutral = None if raw.white_balance is None else [1.0 / g for g in raw.white_balance]
+    return write_dng(
+        path,
+        levels,
+        cfa_pattern=raw.cfa_pattern if raw.is_bayer else "RGGB",
+        black_level=black_level,
+        white_level=white_level,
+        color_matrix=XYZ_TO_LINEAR_SRGB if raw.xyz_to_camera is None else raw.xyz_to_camera,
+        as_shot_neutral=neutral,
+        orientation=FLIP_TO_ORIENTATION[raw.flip],
+        exif=exif,
+        overwrite=overwrite,
+    )
 
 
 def _checked_mosaic(path: Path, bayer: np.ndarray) -> np.ndarray:

@@ -26,6 +26,8 @@ class NoiseLevelUNet(nn.Module):
         blocks: residual blocks per stage, one number for all five stages or one for each
             (encoder at 1/2, encoder at 1/4, middle at 1/8, decoder at 1/4, decoder at 1/2).
         map_channels: channels of the noise map (1: one level; 2: luminance and colour levels).
+        unshuffle: work at half the input's resolution (a pixel-unshuffle first); False for an
+            input that is at half resolution already (the packed Bayer planes of a RAW).
 
     Inputs are NCHW tensors in [0, 1]; ``sigma`` is N x map_channels x H x W on the same
     scale (sigma_255 / 255). H and W must be multiples of ``multiple``;
@@ -40,13 +42,16 @@ class NoiseLevelUNet(nn.Module):
     multiple = 8
 
     def __init__(self, channels: int = 3, widths: tuple[int, int, int] = (48, 96, 192),
-                 blocks: int | tuple[int, int, int, int, int] = 2, map_channels: int = 1):
+                 blocks: int | tuple[int, int, int, int, int] = 2, map_channels: int = 1, unshuffle: bool = True):
         super().__init__()
         w0, w1, w2 = widths
         enc0, enc1, middle, dec1, dec0 = [blocks] * 5 if isinstance(blocks, int) else blocks
         self.channels = channels
         self.map_channels = map_channels
-        self.head = nn.Conv2d(channels * 4 + map_channels, w0, 3, padding=1, bias=False)
+        self.unshuffle = unshuffle
+        self.multiple = 8 if unshuffle else 4
+        packed = 4 if unshuffle else 1
+        self.head = nn.Conv2d(channels * packed + map_channels, w0, 3, padding=1, bias=False)
         self.enc0 = residual_stage(w0, enc0)
         self.down0 = nn.Conv2d(w0, w1, 2, stride=2, bias=False)
         self.enc1 = residual_stage(w1, enc1)
@@ -56,15 +61,17 @@ class NoiseLevelUNet(nn.Module):
         self.dec1 = residual_stage(w1, dec1)
         self.up0 = nn.ConvTranspose2d(w1, w0, 2, stride=2, bias=False)
         self.dec0 = residual_stage(w0, dec0)
-        self.tail = nn.Conv2d(w0, channels * 4, 3, padding=1, bias=False)
+        self.tail = nn.Conv2d(w0, channels * packed, 3, padding=1, bias=False)
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        half = F.pixel_unshuffle(noisy, 2)
-        sigma_half = F.avg_pool2d(sigma, 2)
+        if self.unshuffle:
+            half, sigma_half = F.pixel_unshuffle(noisy, 2), F.avg_pool2d(sigma, 2)
+        else:
+            half, sigma_half = noisy, sigma
         x0 = self.enc0(in_float32(self.head, torch.cat([half, sigma_half], dim=1)))
         x1 = self.enc1(self.down0(x0))
         x2 = self.middle(self.down1(x1))
         y1 = self.dec1(self.up1(x2) + x1)
         y0 = self.dec0(self.up0(y1) + x0)
-        noise = F.pixel_shuffle(self.tail(y0), 2)
-        return noisy - noise
+        noise = self.tail(y0)
+        return noisy - (F.pixel_shuffle(noise, 2) if self.unshuffle else noise)

@@ -77,6 +77,9 @@ def read_options(
     luma_strength: Annotated[str, Form(description="luminance noise, times strength (0-4); empty for 1")] = "",
     color_strength: Annotated[str, Form(description="colour noise, times strength (0-4); empty for 1")] = "",
     develop_raw: Annotated[str, Form(description="develop a RAW upload (true/false); false refuses RAW files")] = "true",
+    raw_denoise: Annotated[str, Form(description="a RAW upload's denoising on its Bayer data before development: "
+                                                 "'auto' (the profile measured from the file), 'off' or a strength "
+                                                 "from 0 to 4")] = "auto",
     format: Annotated[str, Form(description="output format: " + ", ".join(OUTPUT_FORMATS) +
                                             "; 'auto' keeps PNG, JPEG and WebP, else PNG")] = "auto",
 ) -> Options:
@@ -88,7 +91,7 @@ def read_options(
                  (("overall", strength), ("luma", luma_strength), ("color", color_strength)) if value.strip()}
         recipe = Recipe(enhance=enhance.strip().lower(), sigma=sigma_value, method=method.strip() or None,
                         upscale=scale, upscale_method=upscale_method.strip() or None,
-                        strength=Strength(**given) if given else None)
+                        strength=Strength(**given) if given else None, raw_denoise=raw_denoise.strip().lower() or "auto")
     except BrightroomError as error:
         raise ServiceError(400, str(error)) from None
     if format.strip().lower() not in OUTPUT_FORMATS:
@@ -102,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     >>> from fastapi.testclient import TestClient
     >>> with TestClient(create_app(Settings(workers=1))) as client:
     ...     sorted(client.get("/v1/methods").json()["tasks"])
-    ['denoise', 'sr']
+    ['denoise', 'raw', 'sr']
     """
     settings = settings or Settings()
     manager = JobManager(settings)

@@ -7,6 +7,8 @@ web service can list and run them without knowing them:
   a number or an H x W map. A blind method also takes ``sigma=None`` (its own estimate)
   and ``strength`` (a :class:`~brightroom.tasks.denoise.Strength`).
 - ``sr``:       ``method(image, scale) -> image``.
+- ``raw``:      ``method(raw, strength=1.0, profile=None) -> RawImage``: a Bayer mosaic denoised
+  before demosaicking, with the sensor's noise profile (measured from the data if not given).
 
 Images are float32 H x W x C in [0, 1] (C = 1 or 3).
 """
@@ -45,14 +47,14 @@ def register(task: str, name: str, summary: str, *, learned: bool = False, blind
 
 
 def _load_all() -> None:
-    from . import denoise, super_resolve  # noqa: F401  (importing registers the methods)
+    from . import denoise, denoise_raw, super_resolve  # noqa: F401  (importing registers the methods)
 
 
 def task_names() -> list[str]:
     """The names of all tasks.
 
     >>> task_names()
-    ['denoise', 'sr']
+    ['denoise', 'raw', 'sr']
     """
     _load_all()
     return sorted(_REGISTRY)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..errors import BrightroomError
 from .config import load_config
 
-TASKS = ("denoise", "real", "sr")
+TASKS = ("denoise", "raw", "real", "sr")
 
 
 def run_training(task: str, config_name: str, *, resume: bool = False, max_steps: int | None = None,
@@ -17,7 +17,7 @@ def run_training(task: str, config_name: str, *, resume: bool = False, max_steps
     >>> run_training("paint", "denoise-color")
     Traceback (most recent call last):
     ...
-    brightroom.errors.BrightroomError: unknown training task 'paint' (known: denoise, real, sr).
+    brightroom.errors.BrightroomError: unknown training task 'paint' (known: denoise, raw, real, sr).
     """
     if task not in TASKS:
         raise BrightroomError(f"unknown training task '{task}' (known: {', '.join(TASKS)}).")
@@ -31,4 +31,5 @@ def run_training(task: str, config_name: str, *, resume: bool = False, max_steps
     task_module = import_module(f".{task}", __name__)
 
     model, make_batch, validate = task_module.prepare(config)
-    return train(config, model, make_batch, validate, resume=resume, max_steps=max_steps, progress=progress)
+    return train(config, model, make_batch, validate, resume=resume, max_steps=max_steps, progress=progress,
+                 loss=getattr(task_module, "training_loss", None))

@@ -140,10 +140,13 @@ def train(
     resume: bool = False,
     max_steps: int | None = None,
     progress: Callable[[str], None] = print,
+    loss: Callable[[torch.Tensor, object], torch.Tensor] | None = None,
 ) -> dict:
     """Run (or resume) a training run as the config says; returns the last log record.
 
-    ``max_steps`` stops early (smoke tests) without changing the schedule.
+    ``max_steps`` stops early (smoke tests) without changing the schedule. ``loss(output, target)``
+    replaces the L1 loss where a task compares in its own way (the RAW denoiser compares developed
+    images; its target is then a tuple of tensors).
     """
     optim, run = config["optim"], config["run"]
     stages = schedule(config)
@@ -238,20 +241,23 @@ def train(
                 group["lr"] = lr
             inputs, target, *weights = make_batch(rng, stage["overrides"])
             inputs = tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in inputs)
-            target = target.to(device)
+            target = tuple(t.to(device) for t in target) if isinstance(target, tuple) else target.to(device)
             model.train()
             with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
                 output = model(*inputs)
             auxiliary = None
             if isinstance(output, tuple):  # a model with a sub-network of its own to supervise
                 output, auxiliary = output
-            loss = weighted_l1(output.float(), target, weights[0].to(device) if weights else None)
+            if loss is not None:
+                batch_loss = loss(output.float(), target)
+            else:
+                batch_loss = weighted_l1(output.float(), target, weights[0].to(device) if weights else None)
             if auxiliary is not None:
-                loss = loss + float(optim.get("auxiliary_weight", 1.0)) * auxiliary.float()
+                batch_loss = batch_loss + float(optim.get("auxiliary_weight", 1.0)) * auxiliary.float()
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            batch_loss.backward()
             optimizer.step()
-            losses.append(loss.item())
+            losses.append(batch_loss.item())
             step += 1
             elapsed += time.perf_counter() - started
 

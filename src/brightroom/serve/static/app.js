@@ -93,6 +93,7 @@ function readOptions() {
   form.append("upscale", upscale);
   if (upscale !== "1" && $("upscale-method").value) form.append("upscale_method", $("upscale-method").value);
   form.append("develop_raw", $("develop-raw").checked ? "true" : "false");
+  form.append("raw_denoise", $("raw-denoise").value);
   form.append("format", $("format").value);
   return form;
 }
