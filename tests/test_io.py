@@ -798,3 +798,36 @@ def test_exif_summary_formats_exposure_and_lens(tmp_path):
 def test_photo_repr_is_short():
     photo = Photo(np.zeros((2, 3, 3), np.float32), np.ones((2, 3), np.float32), 16, "tiff", None, None, Path("a.tif"))
     assert repr(photo) == "Photo(3x2 RGB, 16-bit tiff, alpha, path='a.tif')"
+
+
+_XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+        b'xmp:Rating="4" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
+_IPTC = b"\x1c\x02\x00\x00\x02\x00\x04" + b"\x1c\x02\x05\x00\x05Title" + b"\x1c\x02\x19\x00\x04tree"
+
+
+@pytest.mark.parametrize("name, depth, holds", [
+    ("a.jpg", 8, {"xmp", "iptc", "dpi"}), ("a.png", 8, {"xmp", "dpi"}), ("b.png", 16, {"xmp", "dpi"}),
+    ("a.tif", 8, {"xmp", "iptc", "dpi"}), ("b.tif", 16, {"xmp", "iptc", "dpi"}), ("a.webp", 8, {"xmp"}),
+    ("a.heic", 8, {"xmp"}),
+])
+def test_xmp_iptc_and_dpi_survive_a_round_trip_where_the_format_holds_them(tmp_path, name, depth, holds):
+    pixels = np.random.default_rng(0).random((40, 48, 3)).astype(np.float32)
+    source = Photo(pixels, None, 8, "png", None, None, None, _XMP, _IPTC, (300.0, 300.0))
+    back = read_image(write_image(tmp_path / name, pixels, like=source, bit_depth=depth))
+    assert (back.xmp is not None and b'xmp:Rating="4"' in back.xmp) == ("xmp" in holds)
+    if "xmp" in holds:  # the pixels are upright: the XMP orientation says so too
+        assert b'tiff:Orientation="1"' in back.xmp
+    assert (back.iptc == _IPTC) == ("iptc" in holds)
+    assert (back.dpi == (300.0, 300.0)) == ("dpi" in holds)
+
+
+def test_a_jpegs_metadata_reaches_the_enhanced_result(tmp_path):
+    from brightroom.pipeline import Recipe, process_photo
+
+    pixels = np.random.default_rng(1).random((64, 64, 3)).astype(np.float32)
+    source = write_image(tmp_path / "in.jpg", pixels, like=Photo(pixels, None, 8, "jpeg", None, None, None, _XMP,
+                                                                 _IPTC, (72.0, 72.0)))
+    result = process_photo(source, tmp_path / "out.jpg", Recipe("off", upscale=2))
+    back = read_image(result.output)
+    assert back.iptc == _IPTC and back.dpi == (72.0, 72.0) and b"xmp:Rating" in back.xmp

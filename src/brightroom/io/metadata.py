@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -243,3 +244,39 @@ def icc_color_space(icc: bytes | None) -> str | None:
     if not icc or len(icc) < 128 or icc[36:40] != b"acsp":
         return None
     return icc[16:20].decode("ascii", "replace").strip()
+
+
+_XMP_ORIENTATION = re.compile(rb"(tiff:Orientation\s*=\s*[\"'])\d([\"'])|(<tiff:Orientation>)\s*\d\s*(</tiff:Orientation>)")
+
+
+def xmp_upright(xmp: bytes | str | None) -> bytes | None:
+    """An XMP packet with its orientation (tiff:Orientation) set to 1, as the pixels are turned
+    upright on reading: a viewer that reads XMP must not turn them again.
+
+    >>> xmp_upright(b'<x tiff:Orientation="6"/>')
+    b'<x tiff:Orientation="1"/>'
+    """
+    if not xmp:
+        return None
+    packet = xmp.encode("utf-8") if isinstance(xmp, str) else bytes(xmp)
+
+    def upright(match: re.Match) -> bytes:
+        return match.group(1) + b"1" + match.group(2) if match.group(1) else match.group(3) + b"1" + match.group(4)
+
+    return _XMP_ORIENTATION.sub(upright, packet)
+
+
+def checked_dpi(dpi) -> tuple[float, float] | None:
+    """A print resolution (x, y) in dots per inch, or None when absent or meaningless (0, negative,
+    or the 1 x 1 "aspect ratio only" that some writers leave).
+
+    >>> checked_dpi((72, 72)), checked_dpi((1, 1)), checked_dpi(None)
+    ((72.0, 72.0), None, None)
+    """
+    try:
+        x, y = (float(v) for v in dpi)
+    except (TypeError, ValueError):
+        return None
+    if not (np.isfinite(x) and np.isfinite(y)) or x <= 1 or y <= 1 or max(x, y) > 100_000:
+        return None
+    return round(x, 1), round(y, 1)  # a PNG stores dots per metre: 300 dpi reads 299.9994

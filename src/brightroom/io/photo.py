@@ -19,7 +19,10 @@ class Photo:
     (any 9-16 bit source, such as 10-bit HEIC or a RAW development) or 32 (a
     float TIFF). ``exif`` is a complete EXIF block (starting ``b"Exif\\0\\0"``)
     whose orientation is 1, because the orientation is already applied to the
-    pixels. ``format`` is one of 'png', 'jpeg', 'tiff', 'webp', 'heif', 'raw'.
+    pixels. ``format`` is one of 'png', 'jpeg', 'tiff', 'webp', 'heif', 'raw'. ``xmp`` is the
+    file's XMP packet (its orientation set to 1 as well), ``iptc`` its IPTC-IIM record (title,
+    keywords, credit...), ``dpi`` its print resolution (x, y) in dots per inch; None where the
+    file has none.
 
     >>> photo = Photo(np.zeros((2, 3, 1), np.float32), None, 8, "png", None, None)
     >>> photo
@@ -33,11 +36,14 @@ class Photo:
     exif: bytes | None
     icc_profile: bytes | None
     path: Path | None = None
+    xmp: bytes | None = None
+    iptc: bytes | None = None
+    dpi: tuple[float, float] | None = None
 
     def __repr__(self) -> str:
         height, width, channels = self.pixels.shape
         parts = [f"{width}x{height} {'gray' if channels == 1 else 'RGB'}", f"{self.bit_depth}-bit {self.format}"]
-        parts += [name for name in ("alpha", "exif", "icc_profile") if getattr(self, name) is not None]
+        parts += [name for name in ("alpha", "exif", "icc_profile", "xmp", "iptc", "dpi") if getattr(self, name) is not None]
         if self.path is not None:
             parts.append(f"path='{self.path}'")
         return f"Photo({', '.join(parts)})"

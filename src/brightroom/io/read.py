@@ -22,7 +22,15 @@ from ..errors import BrightroomError
 from .files import check_input_file, read_head
 from .formats import HEADER_BYTES, SUPPORTED_LABELS, sniff_format
 from .limits import check_pixel_count, resolve_max_pixels
-from .metadata import ExifTables, apply_orientation, icc_color_space, icc_profile_name, swaps_axes
+from .metadata import (
+    ExifTables,
+    apply_orientation,
+    checked_dpi,
+    icc_color_space,
+    icc_profile_name,
+    swaps_axes,
+    xmp_upright,
+)
 from .photo import ImageInfo, Photo
 from .raw import libraw_develop, libraw_open, libraw_size
 
@@ -63,7 +71,8 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> Photo:
     if alpha is not None:
         alpha = apply_orientation(alpha, orientation)
     exif = source.exif.normalized().to_bytes() if source.exif is not None else None
-    return Photo(pixels, alpha, source.bit_depth, source.format, exif, source.icc_profile, path)
+    return Photo(pixels, alpha, source.bit_depth, source.format, exif, source.icc_profile, path,
+                 xmp_upright(source.xmp), source.iptc, checked_dpi(source.dpi))
 
 
 def read_metadata(path: str | Path) -> tuple[bytes | None, bytes | None]:
@@ -167,6 +176,9 @@ class _Source:
     bit_depth: int
     exif: ExifTables | None = None
     icc_profile: bytes | None = None
+    xmp: bytes | None = None
+    iptc: bytes | None = None
+    dpi: tuple[float, float] | None = None
     oriented_by_decoder = False  # True where the codec already applies the rotation
 
     @property
@@ -216,13 +228,23 @@ class _PillowSource(_Source):
         image.load()
         if self.exif is None:  # a PNG may keep its eXIf chunk after the pixel data
             self.exif = ExifTables.from_bytes(image.info.get("exif"))
+        self._read_extras(image.info)
         image, converted = _normalise_pillow_mode(image, self.icc_profile)
         if converted:
             self.icc_profile = None  # the old profile described CMYK/Lab, not the sRGB result
         return _split_channels(_unit_float(np.asarray(image)), gray=self.channels == 1)
 
     def _decode_png16(self) -> tuple[np.ndarray, np.ndarray | None]:
+        with contextlib.suppress(Exception):  # the text chunks, wherever they are; the pixels come from OpenCV
+            self.image.load()
+        self._read_extras(self.image.info)
         return _decode_with_opencv(self.path, "PNG", gray=self.channels == 1)
+
+    def _read_extras(self, info: dict) -> None:
+        """XMP, IPTC (a JPEG's Photoshop resource 0x0404) and the print resolution."""
+        self.xmp = info.get("xmp") or None
+        self.iptc = (info.get("photoshop") or {}).get(0x0404) or None
+        self.dpi = info.get("dpi")
 
     def close(self) -> None:
         self.image.close()
@@ -283,6 +305,9 @@ class _TiffSource(_Source):
                 self.exif = ExifTables.from_tiff(fh)
             icc = page.tags.valueof(34675)  # InterColorProfile
             self.icc_profile = bytes(icc) if icc and photometric != _SEPARATED else None
+            self.xmp = _tag_bytes(page.tags.valueof(700), self.tiff.byteorder)  # XMP
+            self.iptc = _tag_bytes(page.tags.valueof(33723), self.tiff.byteorder)  # IPTC-NAA
+            self.dpi = _tiff_dpi(page)
         except BaseException:
             self.tiff.close()
             raise
@@ -324,6 +349,32 @@ class _TiffSource(_Source):
 
 _MINISWHITE, _MINISBLACK, _RGB, _PALETTE, _SEPARATED, _YCBCR = 0, 1, 2, 3, 5, 6
 _TIFF_COLOR_SAMPLES = {_MINISWHITE: 1, _MINISBLACK: 1, _RGB: 3, _PALETTE: 1, _SEPARATED: 4, _YCBCR: 3}
+
+
+def _tag_bytes(value, byteorder: str) -> bytes | None:
+    """A TIFF tag's value as the bytes stored (tifffile gives BYTE/UNDEFINED as bytes; Photoshop
+    writes IPTC as LONGs, which come back as numbers in the file's byte order)."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value) or None
+    with contextlib.suppress(Exception):
+        array = np.atleast_1d(np.asarray(value))
+        return array.astype(f"{byteorder}u{array.dtype.itemsize}").tobytes() or None
+    return None
+
+
+def _tiff_dpi(page: tifffile.TiffPage) -> tuple[float, float] | None:
+    """XResolution and YResolution in dots per inch (ResolutionUnit 2 inch, 3 centimetre)."""
+    with contextlib.suppress(Exception):
+        unit = int(page.tags.valueof(296, 2))
+        if unit not in (2, 3):
+            return None
+        factor = 2.54 if unit == 3 else 1.0
+        x, y = (page.tags.valueof(code) for code in (282, 283))
+        x, y = (value[0] / value[1] if isinstance(value, tuple) else float(value) for value in (x, y))
+        return x * factor, y * factor
+    return None
 
 
 def _tiff_bit_depth(path: Path, page: tifffile.TiffPage) -> int:
@@ -384,6 +435,7 @@ class _HeifSource(_Source):
         self.bit_depth = 8 if info.get("bit_depth", 8) <= 8 else 16
         self.exif = ExifTables.from_bytes(info.get("exif"))
         self.icc_profile = info.get("icc_profile") or None
+        self.xmp = info.get("xmp") or None
 
     def decode(self) -> tuple[np.ndarray, np.ndarray | None]:
         stored = _unit_float(np.asarray(self.heif))

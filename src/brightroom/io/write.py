@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pillow_heif
 import tifffile
-from PIL import Image, TiffImagePlugin
+from PIL import Image, PngImagePlugin, TiffImagePlugin
 
 from ..errors import BrightroomError
 from .files import atomic_write, check_output_path
@@ -46,8 +46,9 @@ def write_image(
     becomes 16-bit PNG), else 8. Values are clipped to [0, 1] and rounded.
 
     ``like`` (usually the Photo that was read) supplies alpha, EXIF and ICC
-    profile wherever those arguments are None; its alpha is resized if the size
-    changed. Pass ``exif=b""`` or ``icc_profile=b""`` to write none. Written EXIF
+    profile wherever those arguments are None, and its XMP, IPTC and print resolution (DPI) where
+    the format holds them (XMP: all but PNG's 16-bit writer has it too; IPTC: JPEG and TIFF; DPI:
+    PNG, JPEG and TIFF); its alpha is resized if the size changed. Pass ``exif=b""`` or ``icc_profile=b""`` to write none. Written EXIF
     has orientation 1. JPEG drops alpha; WebP stores gray as RGB; 16-bit gray
     with alpha is stored as RGBA in PNG (OpenCV has no 16-bit gray+alpha writer).
 
@@ -81,7 +82,8 @@ def write_image(
         raise BrightroomError(f"cannot write '{path}': icc_profile must be bytes.")
     check_output_path(path, overwrite=overwrite, protected=like.path if like is not None else None)
 
-    output = _Output(pixels, alpha, depth, exif_tables, bytes(icc_profile) if icc_profile else None, int(quality))
+    output = _Output(pixels, alpha, depth, exif_tables, bytes(icc_profile) if icc_profile else None, int(quality),
+                     *((like.xmp, like.iptc, like.dpi) if like is not None else ()))
     try:
         data = _ENCODERS[image_format.name](output)
     except BrightroomError:
@@ -173,6 +175,9 @@ class _Output:
     exif: ExifTables | None
     icc_profile: bytes | None
     quality: int
+    xmp: bytes | None = None
+    iptc: bytes | None = None
+    dpi: tuple[float, float] | None = None
 
     def samples(self, *, alpha: bool = True, rgb: bool = False) -> np.ndarray:
         """H x W x K quantised samples: colour (gray expanded to RGB if ``rgb``) then alpha."""
@@ -213,7 +218,12 @@ def _pillow_bytes(samples: np.ndarray, pillow_format: str, **options) -> bytes:
 def _encode_png(output: _Output) -> bytes:
     samples = output.samples()
     if output.bit_depth == 8:
-        return _pillow_bytes(samples, "PNG", exif=output.exif_block(), icc_profile=output.icc_for(samples))
+        text = None
+        if output.xmp:
+            text = PngImagePlugin.PngInfo()
+            text.add_itxt("XML:com.adobe.xmp", output.xmp.decode("utf-8", "replace"))
+        return _pillow_bytes(samples, "PNG", exif=output.exif_block(), icc_profile=output.icc_for(samples),
+                             dpi=output.dpi, pnginfo=text)
     # Pillow cannot hold 16-bit colour, so OpenCV encodes the pixels and the
     # metadata chunks are added here (OpenCV's own metadata API is too recent to rely on).
     if samples.shape[2] == 2:
@@ -229,6 +239,10 @@ def _encode_png(output: _Output) -> bytes:
     block = output.exif_block()
     if block is not None:
         chunks.append(_png_chunk(b"eXIf", block[6:]))  # the chunk holds the block without "Exif\0\0"
+    if output.dpi:  # pHYs: pixels per metre, unit 1
+        chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in output.dpi), 1)))
+    if output.xmp:  # iTXt: keyword, no compression, no language, no translated keyword
+        chunks.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + output.xmp))
     data = encoded.tobytes()
     end_of_header = 8 + 25  # signature, then IHDR (always first, always 25 bytes)
     return data[:end_of_header] + b"".join(chunks) + data[end_of_header:]
@@ -248,7 +262,22 @@ def _encode_jpeg(output: _Output) -> bytes:
         subsampling=0 if output.quality >= 90 else 2,
         exif=output.exif_block(_JPEG_EXIF_LIMIT),
         icc_profile=output.icc_for(samples),
+        xmp=output.xmp if output.xmp and len(output.xmp) < _JPEG_XMP_LIMIT else None,
+        dpi=tuple(round(d) for d in output.dpi) if output.dpi else None,
+        extra=_jpeg_iptc_segment(output.iptc),
     )
+
+
+_JPEG_XMP_LIMIT = 65_000  # one APP1 segment (Extended XMP is not written)
+
+
+def _jpeg_iptc_segment(iptc: bytes | None) -> bytes | None:
+    """An APP13 segment holding IPTC-IIM as Photoshop's resource 0x0404, as cameras and editors write it."""
+    if not iptc or len(iptc) > 60_000:
+        return None
+    resource = b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(iptc)) + iptc
+    body = b"Photoshop 3.0\x00" + resource + b"\x00" * (len(iptc) % 2)
+    return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
 
 
 def _encode_webp(output: _Output) -> bytes:
@@ -260,6 +289,7 @@ def _encode_webp(output: _Output) -> bytes:
         exact=True,  # keep the colour under fully transparent pixels
         exif=output.exif_block(),
         icc_profile=output.icc_for(samples),
+        xmp=output.xmp,
     )
 
 
@@ -277,6 +307,8 @@ def _encode_heif(output: _Output) -> bytes:
         options["exif"] = block
     if (icc := output.icc_for(samples)) is not None:
         options["icc_profile"] = icc
+    if output.xmp:
+        options["xmp"] = output.xmp
     buffer = io.BytesIO()
     heif.save(buffer, **options)
     return buffer.getvalue()
@@ -287,6 +319,10 @@ def _encode_tiff(output: _Output) -> bytes:
     channels = output.pixels.shape[2]
     bigtiff = samples.nbytes > 2**32 - 2**25
     tags, sub_ifds = _tiff_exif_tags(output.exif, allow_sub_ifds=not bigtiff)
+    if output.xmp:
+        tags.append((700, "B", len(output.xmp), output.xmp, True))
+    if output.iptc:
+        tags.append((33723, "B", len(output.iptc), output.iptc, True))
     buffer = io.BytesIO()
     tifffile.imwrite(
         buffer,
@@ -298,6 +334,8 @@ def _encode_tiff(output: _Output) -> bytes:
         predictor=samples.dtype != np.float32,  # the float predictor needs imagecodecs
         iccprofile=output.icc_for(samples),
         extratags=tags,
+        resolution=output.dpi,
+        resolutionunit="INCH" if output.dpi else None,
         metadata=None,
         software=False,
         byteorder="<",
