@@ -257,6 +257,20 @@ def test_an_image_over_the_pixel_limit_is_413():
         assert_error(client.post("/v1/jobs", files=upload(), data=FAST), 413, "'photo.png'", "megapixels", "limit")
 
 
+def test_a_photo_over_the_memory_budget_is_413_and_jobs_within_it_share_it():
+    from brightroom.pipeline import Recipe, estimated_peak_bytes
+
+    with TestClient(create_app(Settings(workers=1, memory_budget_bytes=64 * 2**20))) as client:
+        big = Image.new("RGB", (1200, 1000))  # 1.2 MP upscaled x4: about 1.2 GB at its peak
+        buffer = io.BytesIO()
+        big.save(buffer, "PNG")
+        assert_error(client.post("/v1/jobs", files=upload(buffer.getvalue()), data={"upscale": "4"}), 413,
+                     "memory", "budget")
+        assert client.post("/v1/jobs", files=upload(), data=FAST).status_code == 202
+    assert estimated_peak_bytes(1000, 1000, Recipe("off", upscale=2)) > estimated_peak_bytes(1000, 1000, Recipe("off"))
+    assert estimated_peak_bytes(1000, 1000, Recipe("auto"), raw=True) >= estimated_peak_bytes(1000, 1000, Recipe("auto"))
+
+
 def test_enhance_sends_large_images_to_jobs():
     with TestClient(create_app(Settings(workers=1, small_image_pixels=1_000))) as client:
         assert_error(client.post("/v1/enhance", files=upload(), data=FAST), 413, "/v1/jobs")

@@ -500,6 +500,32 @@ def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, ove
     return PhotoResult(source, output, steps, photo, result, done + ".")
 
 
+# Peak memory per pixel of the per-photo path, measured with `bench --megapixels` on this project's
+# machine and rounded up: reading and writing (float32 copies, the encoder), the denoisers (12 and
+# 24 MP: about 100 bytes per pixel), a RAW development with RAW denoising, and per output pixel of
+# an upscaler.
+READ_BYTES_PER_PIXEL = 48
+DENOISE_BYTES_PER_PIXEL = 110
+RAW_BYTES_PER_PIXEL = 120
+UPSCALE_BYTES_PER_OUTPUT_PIXEL = 64
+
+
+def estimated_peak_bytes(width: int, height: int, recipe: Recipe, *, raw: bool = False) -> int:
+    """The peak memory one photo of this size takes through ``process_photo`` with ``recipe``, from
+    its header alone: what the server's admission reserves before decoding.
+
+    >>> round(estimated_peak_bytes(4000, 3000, Recipe("auto")) / 1e9, 2)
+    1.32
+    """
+    pixels = int(width) * int(height)
+    need = pixels * (RAW_BYTES_PER_PIXEL if raw else READ_BYTES_PER_PIXEL)
+    if recipe.enhance != "off":
+        need = max(need, pixels * DENOISE_BYTES_PER_PIXEL)
+    if recipe.upscale:
+        need = max(need, pixels * recipe.upscale**2 * UPSCALE_BYTES_PER_OUTPUT_PIXEL)
+    return int(need)
+
+
 def check_target(output: Path, sources: list[Path], *, overwrite: bool) -> None:
     """Refuse an output before any work rather than after minutes of processing: a format
     Brightroom writes, not one of the inputs, not an existing file unless ``overwrite``.

@@ -24,7 +24,7 @@ from ..errors import BrightroomError
 from ..io import probe_image, write_image
 from ..io.files import read_head
 from ..io.formats import FORMATS, HEADER_BYTES, SUPPORTED_LABELS, sniff_format
-from ..pipeline import Recipe, output_name, process_photo
+from ..pipeline import Recipe, estimated_peak_bytes, output_name, process_photo
 from .settings import MB, Settings
 
 log = logging.getLogger("brightroom.serve")
@@ -62,6 +62,7 @@ class Job:
     width: int
     height: int
     public: bool
+    memory: int = 0  # the estimated peak, reserved from the server's memory budget while it runs
     status: str = QUEUED
     stage: str = "waiting for a free worker"
     progress: float = 0.0
@@ -121,6 +122,8 @@ class JobManager:
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         self._average_seconds = 2.0  # a running estimate of one job's time, for Retry-After
+        self._memory_free = settings.memory_budget_bytes
+        self._memory = threading.Condition()
 
     # -- places in the pool
     def reserve(self) -> None:
@@ -195,13 +198,18 @@ class JobManager:
                                         "send it to POST /v1/jobs instead.")
             if info.format == "raw" and not develop_raw:
                 raise ServiceError(422, f"'{name}' is a RAW file; turn on develop_raw to develop it.")
+            need = estimated_peak_bytes(info.width, info.height, recipe, raw=info.format == "raw")
+            if need > self.settings.memory_budget_bytes:
+                raise ServiceError(413, f"'{name}' would need about {format_bytes(need)} of memory with these "
+                                        f"options, over this server's budget of "
+                                        f"{format_bytes(self.settings.memory_budget_bytes)}.")
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         chosen = output_format
         if chosen == "auto":
             chosen = info.format if info.format in BROWSER_FORMATS else "png"
-        job = Job(job_id, folder, upload, name, recipe, chosen, info.format, info.width, info.height, public)
+        job = Job(job_id, folder, upload, name, recipe, chosen, info.format, info.width, info.height, public, need)
         with self._lock:
             self._jobs[job_id] = job
         return job
@@ -228,6 +236,17 @@ class JobManager:
         return future
 
     def _run(self, job: Job) -> None:
+        with self._memory:  # admission: wait until this job's estimated peak fits the budget
+            self._memory.wait_for(lambda: self._memory_free >= job.memory or self._stop.is_set())
+            self._memory_free -= job.memory
+        try:
+            self._process(job)
+        finally:
+            with self._memory:
+                self._memory_free += job.memory
+                self._memory.notify_all()
+
+    def _process(self, job: Job) -> None:
         job.status, job.started, job.stage = RUNNING, time.time(), "reading the photo"
         try:
             def on_read(photo) -> None:
@@ -330,6 +349,8 @@ class JobManager:
     def close(self) -> None:
         """Stop the sweeper and the pool, and delete every upload and result (at shutdown)."""
         self._stop.set()
+        with self._memory:  # jobs waiting for memory give up
+            self._memory.notify_all()
         self._executor.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._jobs.clear()

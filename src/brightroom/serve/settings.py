@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import BrightroomError
@@ -23,6 +23,9 @@ class Settings:
     - ``ttl_seconds``: how long uploads and results are kept after a job finishes.
     - ``small_image_pixels``: the largest image ``POST /v1/enhance`` answers directly;
       larger ones go through ``POST /v1/jobs``.
+    - ``memory_budget_bytes``: the memory all running jobs may take together, each job's need
+      estimated from its header before decoding (``pipeline.estimated_peak_bytes``): a job waits
+      until its share is free; one that alone needs more gets 413. Default: half the machine's RAM.
     - ``work_dir``: where uploads and results live (a fresh folder inside it,
       removed at shutdown); None for the system's temporary folder.
 
@@ -40,10 +43,12 @@ class Settings:
     queue_limit: int = 16
     ttl_seconds: float = 600.0
     small_image_pixels: int = 1_000_000
+    memory_budget_bytes: int = field(default_factory=lambda: _physical_memory() // 2)
     work_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        minimums = {"max_upload_bytes": 1, "max_pixels": 1, "workers": 1, "queue_limit": 0, "small_image_pixels": 1}
+        minimums = {"max_upload_bytes": 1, "max_pixels": 1, "workers": 1, "queue_limit": 0, "small_image_pixels": 1,
+                    "memory_budget_bytes": 64 * MB}
         for name, minimum in minimums.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -56,7 +61,7 @@ class Settings:
 
     def describe(self) -> str:
         """One line of the limits in force, for the server's log."""
-        return ", ".join(f"{field.name}={getattr(self, field.name)}" for field in fields(self))
+        return ", ".join(f"{item.name}={getattr(self, item.name)}" for item in fields(self))
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +84,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-megapixels", type=float, default=defaults.max_pixels / 1e6)
     parser.add_argument("--small-megapixels", type=float, default=defaults.small_image_pixels / 1e6,
                         help="the largest photo POST /v1/enhance answers directly")
+    parser.add_argument("--memory-budget-gb", type=float, default=defaults.memory_budget_bytes / 1024 / MB,
+                        help="memory all running photos may take together (default: half the RAM)")
     parser.add_argument("--ttl", type=float, default=defaults.ttl_seconds,
                         help="seconds uploads and results are kept after a job ends")
     parser.add_argument("--work-dir", default=None, help="where uploads and results live (default: the system's temp)")
@@ -93,5 +100,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         queue_limit=args.queue_limit,
         ttl_seconds=args.ttl,
         small_image_pixels=int(args.small_megapixels * 1e6),
+        memory_budget_bytes=int(args.memory_budget_gb * 1024 * MB),
         work_dir=args.work_dir,
     )
+
+
+def _physical_memory() -> int:
+    """The machine's RAM in bytes (8 GB where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 8 * 1024 * MB
