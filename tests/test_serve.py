@@ -455,3 +455,38 @@ def test_settings_are_checked():
         Settings(ttl_seconds=0)
     with pytest.raises(BrightroomError, match="max_upload_bytes"):
         Settings(max_upload_bytes=1.5)
+
+
+def test_a_client_that_never_completes_its_request_is_dropped_while_others_are_served():
+    import socket
+
+    import uvicorn
+
+    from brightroom.serve import server_config
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(server_config("127.0.0.1", port, Settings(workers=1), log_level="error",
+                                          request_timeout=0.5))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+        for connection in slow:
+            connection.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")  # never the blank line
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as healthy:
+            healthy.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert b"200 OK" in healthy.recv(4096)
+        time.sleep(1.0)
+        for connection in slow:
+            connection.settimeout(2)
+            assert connection.recv(4096) == b""  # closed by the server
+            connection.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
