@@ -3,7 +3,6 @@ denoiser in develop / burst / the per-photo path, the DNG out, and the RAW bench
 
 import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +24,6 @@ from brightroom.nn.zoo import get_model
 from brightroom.pipeline import Recipe, develop_photo, read_raw_photo
 from brightroom.tasks.denoise_raw import denoise_raw, parse_noise_profile, parse_raw_denoise
 from brightroom.train.raw import developed, gamma, simulate_raw, training_loss
-
 from conftest import smooth_image
 
 raw_model = pytest.mark.skipif(not get_model("denoise-raw").shipped, reason="the RAW model is not shipped")
