@@ -831,3 +831,24 @@ def test_a_jpegs_metadata_reaches_the_enhanced_result(tmp_path):
     result = process_photo(source, tmp_path / "out.jpg", Recipe("off", upscale=2))
     back = read_image(result.output)
     assert back.iptc == _IPTC and back.dpi == (72.0, 72.0) and b"xmp:Rating" in back.xmp
+
+
+@pytest.mark.parametrize("tag", [256, 257])  # ImageWidth, ImageLength
+def test_a_tiff_whose_header_says_zero_pixels_is_refused_in_one_sentence(tmp_path, tag):
+    import io
+    import struct
+
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.zeros((8, 8, 3), np.uint8), photometric="rgb", byteorder="<")
+    data = bytearray(buffer.getvalue())
+    first = struct.unpack_from("<I", data, 4)[0]
+    for index in range(struct.unpack_from("<H", data, first)[0]):
+        entry = first + 2 + 12 * index
+        code, kind = struct.unpack_from("<HH", data, entry)
+        if code == tag:
+            struct.pack_into("<H" if kind == 3 else "<I", data, entry + 8, 0)
+    path = tmp_path / "empty.tif"
+    path.write_bytes(bytes(data))
+    for reader in (read_image, probe_image):
+        with pytest.raises(BrightroomError, match="its header says it is 0 x 8 pixels|8 x 0 pixels"):
+            reader(path)

@@ -38,14 +38,22 @@ def resolve_max_pixels(max_pixels: int | None = None) -> int:
 
 
 def check_pixel_count(path: str | Path, width: int, height: int, limit: int) -> None:
-    """Raise BrightroomError if a width x height image is over the pixel limit.
+    """Raise BrightroomError if a width x height image is over the pixel limit, or has no pixels
+    (a header that says 0 wide or high describes no image, whatever the decoder then returns).
 
     >>> check_pixel_count("small.png", 640, 480, limit=1_000_000)
+    >>> check_pixel_count("empty.tif", 0, 8, limit=1_000_000)
+    Traceback (most recent call last):
+    ...
+    brightroom.errors.BrightroomError: cannot read 'empty.tif': its header says it is 0 x 8 pixels, which is no image.
     >>> check_pixel_count("big.png", 15_000, 10_000, limit=100_000_000)
     Traceback (most recent call last):
     ...
     brightroom.errors.BrightroomError: 'big.png' has 150.0 megapixels, over the limit of 100 MP (set BRIGHTROOM_MAX_PIXELS or max_pixels to raise it).
     """
+    if int(width) < 1 or int(height) < 1:
+        raise BrightroomError(f"cannot read '{path}': its header says it is {int(width)} x {int(height)} pixels, "
+                              "which is no image.")
     count = int(width) * int(height)
     if count > limit:
         raise BrightroomError(
