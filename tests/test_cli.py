@@ -168,3 +168,15 @@ def test_an_exif_orientation_of_zero_is_read_as_unknown(tmp_path):
     Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(path, exif=exif.tobytes())
     info = brightroom("info", str(path))
     assert info.returncode == 0 and "Huawei" in info.stdout, info.stderr
+
+
+def test_info_reads_the_noise_of_a_large_photo_from_tiles_spread_over_it():
+    from brightroom.cli import _sample_tiles
+
+    small = np.zeros((600, 800, 3), np.float32)
+    assert len(_sample_tiles(small)) == 1 and _sample_tiles(small)[0] is small
+    large = np.zeros((3000, 4000, 3), np.float32)
+    large[-1, -1] = 1.0
+    tiles = _sample_tiles(large)
+    assert len(tiles) == 16 and all(tile.shape == (512, 512, 3) for tile in tiles)
+    assert tiles[-1][-1, -1, 0] == 1.0 and tiles[0].base is not None  # views reaching the far corner, no copies

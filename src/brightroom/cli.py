@@ -70,6 +70,8 @@ def _tile_progress_bar():
 
 
 def cmd_info(args) -> None:
+    import numpy as np
+
     from .io import probe_image, read_image
     from .metrics import estimate_noise_sigma
     from .nn.zoo import find_model
@@ -95,11 +97,26 @@ def cmd_info(args) -> None:
     if info.format == "raw":
         lines.append(f"raw noise:   {_raw_noise_line(args.image)}")
     pixels = read_image(args.image).pixels
-    lines.append(f"noise sigma: {estimate_noise_sigma(pixels):.1f} (white-noise estimate, 0-255 scale)")
+    tiles = _sample_tiles(pixels)
+    sigma = float(np.median([estimate_noise_sigma(tile) for tile in tiles]))
+    lines.append(f"noise sigma: {sigma:.1f} (white-noise estimate, 0-255 scale)")
     if find_model("denoise", REAL_METHOD).shipped and min(pixels.shape[:2]) >= 8:
-        noise = estimate_noise(pixels)
-        lines.append(f"noise:       {noise.describe()} (the real-photo model's estimate, 0-255 scale)")
+        readings = [estimate_noise(tile) for tile in tiles]
+        luma, color = (float(np.median([getattr(r, part) for r in readings])) for part in ("luma", "color"))
+        lines.append(f"noise:       luminance {luma:.1f}, colour {color:.1f} (the real-photo model's estimate, "
+                     "0-255 scale)")
     print("\n".join(lines))
+
+
+def _sample_tiles(pixels, tile: int = 512, count: int = 4):
+    """The photo itself up to 4 MP; above, ``count`` x ``count`` tiles spread evenly over it: the
+    noise reads the same, at a bounded cost in time and memory (a 100 MP photo in seconds)."""
+    height, width = pixels.shape[:2]
+    if height * width <= (tile * count) ** 2:
+        return [pixels]
+    rows = [round(i * (height - tile) / (count - 1)) for i in range(count)] if height > tile else [0]
+    cols = [round(i * (width - tile) / (count - 1)) for i in range(count)] if width > tile else [0]
+    return [pixels[top: top + tile, left: left + tile] for top in rows for left in cols]
 
 
 def _raw_noise_line(path: str) -> str:
