@@ -95,3 +95,14 @@ def test_a_clean_photo_is_copied_as_it_was(tmp_path):
     done = process_photo(source, tmp_path / "out.jpg", Recipe("auto"))
     assert done.steps == [] and "already clean" in done.message
     assert (tmp_path / "out.jpg").read_bytes() == source.read_bytes()
+
+
+def test_a_16_bit_photo_written_as_heic_says_it_became_12_bit(tmp_path):
+    from brightroom.io import write_image
+    from brightroom.pipeline import Recipe, process_photo
+
+    ramp = np.repeat(np.linspace(0, 1, 64, dtype=np.float32)[None, :, None], 32, axis=0).repeat(3, axis=2)
+    source = write_image(tmp_path / "deep.png", ramp, bit_depth=16)
+    result = process_photo(source, tmp_path / "deep.heic", Recipe("off"))
+    assert "12-bit HEIC" in result.message and "16-bit" in result.message
+    assert "HEIC" not in process_photo(source, tmp_path / "deep.tif", Recipe("off")).message

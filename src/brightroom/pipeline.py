@@ -497,6 +497,8 @@ def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, ove
     done = "; ".join(step.describe() for step in steps) or f"{nothing}; converted to {output_format(output).label}"
     if output_format(output).name == "jpeg":
         done += f"; written as JPEG at quality {JPEG_QUALITY}"
+    elif output_format(output).name == "heif" and photo.bit_depth > 8:
+        done += f"; written as 12-bit HEIC (the most HEIC holds, from {photo.bit_depth}-bit)"
     return PhotoResult(source, output, steps, photo, result, done + ".")
 
 
