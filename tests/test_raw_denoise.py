@@ -282,3 +282,16 @@ def test_exiftool_validates_a_written_dng(tmp_path):
     path = write_raw_dng(tmp_path / "v.dng", raw, exif=exif.tobytes())
     result = subprocess.run(["exiftool", "-validate", "-warning", "-a", str(path)], capture_output=True, text=True)
     assert "Validate" in result.stdout and ": OK" in result.stdout, result.stdout
+
+
+@raw_model
+def test_mirrored_passes_average_on_the_right_cfa_phase_and_keep_odd_edges():
+    noisy = add_poisson_gaussian_noise(np.full((65, 71), 0.3, np.float32), 0.006, 0.007, seed=0)
+    profile = NoiseProfile.uniform(0.006, 4.9e-5)
+    residual = {k: np.std(denoise_raw(RawImage(noisy), profile=profile, orientations=k).mosaic[:64, :70] - 0.3)
+                for k in (1, 2, 4)}
+    assert residual[4] <= residual[2] <= residual[1] < 0.6 * np.std(noisy - 0.3)
+    out = denoise_raw(RawImage(noisy), profile=profile, orientations=4).mosaic
+    assert out.shape == noisy.shape and out[64, 70] == noisy[64, 70]  # the odd last row and column as recorded
+    with pytest.raises(BrightroomError, match="1, 2 or 4 orientations"):
+        denoise_raw(RawImage(noisy), profile=profile, orientations=3)
