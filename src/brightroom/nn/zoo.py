@@ -61,7 +61,9 @@ class ModelEntry:
 
     @property
     def arguments(self) -> dict:
-        return {k: v for k, v in self.config["model"].items() if k != "architecture"}
+        from ..train.config import model_arguments
+
+        return model_arguments(self.config)
 
     @property
     def sigma_max(self) -> float | None:

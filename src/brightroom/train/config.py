@@ -31,3 +31,23 @@ def load_config(path_or_name: str | Path) -> dict:
         if section not in config:
             raise BrightroomError(f"training config '{path}' has no [{section}] section.")
     return config
+
+
+def model_arguments(config: dict) -> dict:
+    """The ``[model]`` section less its architecture: the keyword arguments that build the network.
+
+    >>> model_arguments({"model": {"architecture": "NoiseLevelUNet", "channels": 1}})
+    {'channels': 1}
+    """
+    return {k: v for k, v in config["model"].items() if k != "architecture"}
+
+
+def build_model(config: dict):
+    """The untrained network a config's ``[model]`` section describes.
+
+    >>> build_model(load_config("denoise-gray")).channels
+    1
+    """
+    from ..nn.registry import build
+
+    return build(config["model"]["architecture"], **model_arguments(config))

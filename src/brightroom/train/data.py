@@ -24,19 +24,22 @@ def load_uint8_images(folder: Path, channels: int) -> list[np.ndarray]:
     return images
 
 
-def random_patches(images: list[np.ndarray], size: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` random ``size`` x ``size`` crops with random flips and 90-degree rotations.
+def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
+    """One random ``size`` x ``size`` crop of one of the images, randomly turned by a multiple of
+    90 degrees and mirrored: float32 H x W x C in [0, 1].
 
-    Returns float32 N x C x size x size in [0, 1].
+    >>> random_patch([np.zeros((40, 50, 3), np.uint8)], 16, np.random.default_rng(0)).shape
+    (16, 16, 3)
     """
-    patches = []
-    for _ in range(count):
-        image = images[rng.integers(len(images))]
-        top = rng.integers(image.shape[0] - size + 1)
-        left = rng.integers(image.shape[1] - size + 1)
-        patch = image[top : top + size, left : left + size]
-        patch = np.rot90(patch, k=rng.integers(4))
-        if rng.integers(2):
-            patch = patch[:, ::-1]
-        patches.append(patch.transpose(2, 0, 1))
-    return np.stack(patches).astype(np.float32) / 255.0
+    image = images[rng.integers(len(images))]
+    top = rng.integers(image.shape[0] - size + 1)
+    left = rng.integers(image.shape[1] - size + 1)
+    patch = np.rot90(image[top: top + size, left: left + size], k=rng.integers(4))
+    if rng.integers(2):
+        patch = patch[:, ::-1]
+    return patch.astype(np.float32) / 255.0
+
+
+def random_patches(images: list[np.ndarray], size: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` random patches (:func:`random_patch`) as float32 N x C x size x size in [0, 1]."""
+    return np.stack([random_patch(images, size, rng).transpose(2, 0, 1) for _ in range(count)])

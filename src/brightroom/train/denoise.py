@@ -9,7 +9,7 @@ from ..datasets import resolve_dataset
 from ..degrade import add_gaussian_noise, poisson_gaussian_std
 from ..metrics import psnr
 from ..nn.inference import run_padded
-from ..nn.registry import build
+from .config import build_model
 from .data import load_uint8_images, random_patches
 
 
@@ -66,8 +66,7 @@ def level_weights(sigma_map: np.ndarray, offset: float) -> np.ndarray:
 
 def prepare(config: dict):
     """Model, batch maker and validator for a denoising config."""
-    model_config = {k: v for k, v in config["model"].items() if k != "architecture"}
-    model = build(config["model"]["architecture"], **model_config)
+    model = build_model(config)
     data, noise = config["data"], config["noise"]
     channels = int(config["model"]["channels"])
     images = load_uint8_images(resolve_dataset(data["train"]), channels)

@@ -33,6 +33,7 @@ from ..errors import BrightroomError
 from ..nn.registry import load_weights, read_metadata, save_weights
 from ..nn.runtime import native_bf16
 from ..nn.zoo import weights_path
+from .config import model_arguments
 
 MakeBatch = Callable[[np.random.Generator, dict], tuple]  # (model inputs, target[, per-sample weights])
 Validate = Callable[[torch.nn.Module], float]
@@ -218,7 +219,7 @@ def train(
         tmp.replace(checkpoint_path)
 
     def export(val_psnr: float | None) -> None:
-        model_config = {k: v for k, v in config["model"].items() if k != "architecture"}
+        model_config = model_arguments(config)
         extra = {"steps": str(step), "train_seconds": f"{elapsed:.0f}", "name": config.get("name", "")}
         if val_psnr is not None:
             extra["validation_psnr"] = f"{val_psnr:.3f}"

@@ -21,9 +21,10 @@ from ..camera.raw import camera_to_srgb_matrix
 from ..camera.unprocess import random_camera, sensor_read_noise, unprocess
 from ..datasets import resolve_dataset
 from ..metrics import psnr
-from ..nn.registry import build, load_weights
+from ..nn.registry import load_weights
 from ..nn.zoo import weights_path
-from .data import load_uint8_images
+from .config import build_model
+from .data import load_uint8_images, random_patch
 from .denoise import split_holdout
 
 # Shot levels from below base ISO to past ISO 12800-like (variance = a * x + b on the [0, 1] raw
@@ -100,8 +101,7 @@ def _tensor(arrays: list[np.ndarray]) -> torch.Tensor:
 
 def prepare(config: dict):
     """Model, batch maker and validator for a RAW denoising config."""
-    model_config = {k: v for k, v in config["model"].items() if k != "architecture"}
-    model = build(config["model"]["architecture"], **model_config)
+    model = build_model(config)
     if config["run"].get("init_body"):
         start_from(config["run"]["init_body"], model)
     data = config["data"]
@@ -120,11 +120,7 @@ def prepare(config: dict):
         size, count = int(stage_data["patch_size"]), int(stage_data["batch_size"])
         noisy, maps, target, matrices = [], [], [], []
         for _ in range(count):
-            image = train_images[rng.integers(len(train_images))]
-            top, left = rng.integers(image.shape[0] - size + 1), rng.integers(image.shape[1] - size + 1)
-            patch = np.rot90(image[top: top + size, left: left + size], k=rng.integers(4))
-            patch = (patch[:, ::-1] if rng.integers(2) else patch).astype(np.float32) / 255.0
-            example_noisy, example_clean, profile, matrix = simulate_raw(patch, rng)
+            example_noisy, example_clean, profile, matrix = simulate_raw(random_patch(train_images, size, rng), rng)
             noisy.append(example_noisy)
             maps.append(noise_std_map(example_noisy, profile))
             target.append(example_clean)

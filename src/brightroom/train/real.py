@@ -12,9 +12,10 @@ from ..camera.unprocess import camera_noise, camera_sharpen
 from ..datasets import resolve_dataset
 from ..degrade import add_gaussian_noise, add_poisson_gaussian_noise, jpeg_compress, noise_components
 from ..metrics import psnr
-from ..nn.registry import build, load_weights
+from ..nn.registry import load_weights
 from ..nn.zoo import weights_path
-from .data import load_uint8_images
+from .config import build_model
+from .data import load_uint8_images, random_patch
 from .denoise import split_holdout
 
 # Shares of the patch kinds (the rest of 1 goes to the camera chain in colour).
@@ -73,8 +74,7 @@ def widen_denoiser(source_model: str, model: torch.nn.Module) -> None:
 
 def prepare(config: dict):
     """Model, batch maker and validator for a real-photo config."""
-    model_config = {k: v for k, v in config["model"].items() if k != "architecture"}
-    model = build(config["model"]["architecture"], **model_config)
+    model = build_model(config)
     if config["run"].get("init_denoiser"):
         widen_denoiser(config["run"]["init_denoiser"], model)
     data = config["data"]
@@ -94,12 +94,7 @@ def prepare(config: dict):
         size, count = int(stage_data["patch_size"]), int(stage_data["batch_size"])
         noisy, target, levels = [], [], []
         for _ in range(count):
-            image = train_images[rng.integers(len(train_images))]
-            top = rng.integers(image.shape[0] - size - _GRID + 1)
-            left = rng.integers(image.shape[1] - size - _GRID + 1)
-            patch = np.rot90(image[top: top + size + _GRID, left: left + size + _GRID], k=rng.integers(4))
-            patch = (patch[:, ::-1] if rng.integers(2) else patch).astype(np.float32) / 255.0
-            example = degrade_patch(patch, rng)
+            example = degrade_patch(random_patch(train_images, size + _GRID, rng), rng)
             noisy.append(example[0])
             target.append(example[1])
             levels.append(example[2])

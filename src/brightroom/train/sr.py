@@ -15,7 +15,7 @@ from ..datasets import resolve_dataset
 from ..degrade import downsample_bicubic, random_degradation
 from ..metrics import psnr, to_8bit_levels
 from ..nn.inference import to_image, to_tensor
-from ..nn.registry import build
+from .config import build_model
 from .data import load_uint8_images
 from .denoise import split_holdout
 
@@ -42,8 +42,7 @@ def _bicubic_pairs(images: list[np.ndarray], scale: int) -> list[tuple[np.ndarra
 
 def prepare(config: dict):
     """Model, batch maker and validator for a super-resolution config."""
-    model_config = {k: v for k, v in config["model"].items() if k != "architecture"}
-    model = build(config["model"]["architecture"], **model_config)
+    model = build_model(config)
     data = config["data"]
     scales = [int(s) for s in config["model"]["scales"]]
     kind = data.get("degradation", "bicubic")
