@@ -43,3 +43,20 @@ def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) 
 def random_patches(images: list[np.ndarray], size: int, count: int, rng: np.random.Generator) -> np.ndarray:
     """``count`` random patches (:func:`random_patch`) as float32 N x C x size x size in [0, 1]."""
     return np.stack([random_patch(images, size, rng).transpose(2, 0, 1) for _ in range(count)])
+
+
+def split_holdout(images: list, every: int) -> tuple[list, list]:
+    """Every ``every``-th image (starting with the first) is held out for validation.
+
+    >>> split_holdout(list(range(6)), 3)
+    ([1, 2, 4, 5], [0, 3])
+    """
+    held = set(range(0, len(images), every))
+    return [im for i, im in enumerate(images) if i not in held], [images[i] for i in sorted(held)]
+
+
+def training_images(data: dict, channels: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A config's ``[data]`` set as uint8 images: (training images, held-out validation images)."""
+    from ..datasets import resolve_dataset
+
+    return split_holdout(load_uint8_images(resolve_dataset(data["train"]), channels), int(data["holdout_every"]))

@@ -5,22 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..datasets import resolve_dataset
 from ..degrade import add_gaussian_noise, poisson_gaussian_std
 from ..metrics import psnr
 from ..nn.inference import run_padded
 from .config import build_model
-from .data import load_uint8_images, random_patches
-
-
-def split_holdout(images: list, every: int) -> tuple[list, list]:
-    """Every ``every``-th image (starting with the first) is held out for validation.
-
-    >>> split_holdout(list(range(6)), 3)
-    ([1, 2, 4, 5], [0, 3])
-    """
-    held = set(range(0, len(images), every))
-    return [im for i, im in enumerate(images) if i not in held], [images[i] for i in sorted(held)]
+from .data import random_patches, training_images
 
 
 def noisy_batch(clean: np.ndarray, noise: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -69,8 +58,7 @@ def prepare(config: dict):
     model = build_model(config)
     data, noise = config["data"], config["noise"]
     channels = int(config["model"]["channels"])
-    images = load_uint8_images(resolve_dataset(data["train"]), channels)
-    train_images, val_images = split_holdout(images, int(data["holdout_every"]))
+    train_images, val_images = training_images(data, channels)
     val_sigma = float(noise["validation_sigma"])
     val_rng = np.random.default_rng(1234)
     val_pairs = []

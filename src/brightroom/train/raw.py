@@ -19,13 +19,11 @@ from ..camera.bayer import pack_bayer
 from ..camera.noise import NoiseProfile, noise_std_map
 from ..camera.raw import camera_to_srgb_matrix
 from ..camera.unprocess import random_camera, sensor_read_noise, unprocess
-from ..datasets import resolve_dataset
 from ..metrics import psnr
 from ..nn.registry import load_weights
 from ..nn.zoo import weights_path
 from .config import build_model
-from .data import load_uint8_images, random_patch
-from .denoise import split_holdout
+from .data import random_patch, training_images
 
 # Shot levels from below base ISO to past ISO 12800-like (variance = a * x + b on the [0, 1] raw
 # scale); b follows a as in Brooks et al. (2019), with their spread.
@@ -105,8 +103,7 @@ def prepare(config: dict):
     if config["run"].get("init_body"):
         start_from(config["run"]["init_body"], model)
     data = config["data"]
-    images = load_uint8_images(resolve_dataset(data["train"]), 3)
-    train_images, val_images = split_holdout(images, int(data["holdout_every"]))
+    train_images, val_images = training_images(data, 3)
     val_rng = np.random.default_rng(1234)
     val_examples = []
     for image in val_images:

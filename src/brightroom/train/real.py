@@ -9,14 +9,12 @@ import numpy as np
 import torch
 
 from ..camera.unprocess import camera_noise, camera_sharpen
-from ..datasets import resolve_dataset
 from ..degrade import add_gaussian_noise, add_poisson_gaussian_noise, jpeg_compress, noise_components
 from ..metrics import psnr
 from ..nn.registry import load_weights
 from ..nn.zoo import weights_path
 from .config import build_model
-from .data import load_uint8_images, random_patch
-from .denoise import split_holdout
+from .data import random_patch, training_images
 
 # Shares of the patch kinds (the rest of 1 goes to the camera chain in colour).
 MIX = {"chain_gray": 0.08, "awgn": 0.12, "awgn_luma": 0.05, "poisson_gaussian": 0.08, "clean": 0.14}
@@ -78,8 +76,7 @@ def prepare(config: dict):
     if config["run"].get("init_denoiser"):
         widen_denoiser(config["run"]["init_denoiser"], model)
     data = config["data"]
-    images = load_uint8_images(resolve_dataset(data["train"]), 3)
-    train_images, val_images = split_holdout(images, int(data["holdout_every"]))
+    train_images, val_images = training_images(data, 3)
     val_rng = np.random.default_rng(1234)
     val_pairs = []
     for image in val_images:

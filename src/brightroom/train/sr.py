@@ -11,13 +11,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..datasets import resolve_dataset
 from ..degrade import downsample_bicubic, random_degradation
 from ..metrics import psnr, to_8bit_levels
 from ..nn.inference import to_image, to_tensor
 from .config import build_model
-from .data import load_uint8_images
-from .denoise import split_holdout
+from .data import training_images
 
 
 def _augment(patches: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
@@ -51,8 +49,7 @@ def prepare(config: dict):
 
         raise BrightroomError(f"data.degradation must be 'bicubic' or 'real', not '{kind}'.")
     low_patch, batch_size = int(data["low_patch_size"]), int(data["batch_size"])
-    images = load_uint8_images(resolve_dataset(data["train"]), 3)
-    train_images, val_images = split_holdout(images, int(data["holdout_every"]))
+    train_images, val_images = training_images(data, 3)
     train_pairs = {s: _bicubic_pairs(train_images, s) for s in scales} if kind == "bicubic" else {}
     val_rng = np.random.default_rng(99)
     val_sets = {}
