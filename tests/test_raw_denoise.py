@@ -215,9 +215,10 @@ def test_develop_writes_a_dng_and_refuses_bad_options(tmp_path, capsys):
 def test_develop_denoises_a_raw_by_default_and_says_so(tmp_path, capsys):
     clean, noisy = _noisy_scene_raw(0.012, 128)
     source = write_raw_dng(tmp_path / "noisy.dng", noisy)
-    reference = develop_photo(write_raw_dng(tmp_path / "clean.dng", clean), denoise="off")[0]
-    plain, _ = develop_photo(source, denoise="off")
-    denoised, message = develop_photo(source)
+    reference = develop_photo(write_raw_dng(tmp_path / "clean.dng", clean), denoise="off").pixels
+    plain = develop_photo(source, denoise="off").pixels
+    denoised, message, was_denoised = develop_photo(source)
+    assert was_denoised
     assert "RAW denoised before demosaicking" in message
     assert np.abs(denoised - reference).mean() < 0.7 * np.abs(plain - reference).mean()
     assert main(["develop", str(source), "-o", str(tmp_path / "d.dng")]) == 0
@@ -233,7 +234,7 @@ def test_a_raw_burst_denoises_its_merged_mosaic(tmp_path):
     clean, _ = _noisy_scene_raw(0.012, 96)
     frames = [write_raw_dng(tmp_path / f"f{i}.dng", camera_raws(smooth_image(96, 96, 3, seed=4), 0.012, seed=i)[1])
               for i in range(3)]
-    reference = develop_photo(write_raw_dng(tmp_path / "clean.dng", clean), denoise="off")[0]
+    reference = develop_photo(write_raw_dng(tmp_path / "clean.dng", clean), denoise="off").pixels
     assert main(["burst", *map(str, frames), "-o", str(tmp_path / "off.tif"), "--denoise", "off"]) == 0
     assert main(["burst", *map(str, frames), "-o", str(tmp_path / "on.tif")]) == 0
     from brightroom.io import read_image

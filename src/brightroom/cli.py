@@ -228,12 +228,12 @@ def cmd_develop(args) -> None:
         return
     output = _output(args, [source], "developed")
     with _tile_progress_bar():
-        pixels, message = develop_photo(
+        developed = develop_photo(
             source, denoise=args.denoise, profile=profile, demosaic_method=args.demosaic,
             white_balance=_white_balance(args.white_balance), exposure=args.exposure,
             tone_curve_strength=args.tone_curve, local_tone=args.local_tone, highlights=args.highlights)
-    _write_camera_result(args, output, pixels, source)
-    _say(f"{message}.")
+    _write_camera_result(args, output, developed.pixels, source)
+    _say(f"{developed.message}.")
 
 
 def _white_balance(text: str):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -409,20 +410,29 @@ def read_raw_photo(source: str | Path, *, denoise: str | float | None = "auto", 
                                        f"noise {profile.describe()})")
 
 
+class Development(NamedTuple):
+    """A RAW file developed: sRGB pixels, what was done (a sentence), and whether its noise was
+    removed on the way (on the Bayer data, or after development for demosaicked data)."""
+
+    pixels: np.ndarray
+    message: str
+    denoised: bool
+
+
 def develop_photo(source: str | Path, *, denoise: str | float | None = "auto", profile: NoiseProfile | None = None,
-                  max_pixels: int | None = None, **options) -> tuple[np.ndarray, str]:
+                  max_pixels: int | None = None, **options) -> Development:
     """Develop a RAW file the one way every entry point does: read, RAW denoising (see
     :func:`read_raw_photo`), Brightroom's development (``camera.develop``; ``options`` are its
     ``demosaic_method``, ``white_balance``, ``exposure``, ``tone_curve_strength``, ``local_tone``,
     ``highlights``). Demosaicked RAW data (linear DNG, X-Trans) is denoised after development by
-    the blind real-photo model instead. Returns sRGB pixels and what was done.
+    the blind real-photo model instead.
 
     >>> import tempfile, pathlib
     >>> from brightroom.io import write_dng
     >>> dng = write_dng(pathlib.Path(tempfile.mkdtemp()) / "a.dng", np.full((32, 32), 9000, np.uint16))
-    >>> pixels, message = develop_photo(dng, denoise="off", demosaic_method="bilinear")
-    >>> pixels.shape, message
-    ((32, 32, 3), 'developed; not denoised (off)')
+    >>> developed = develop_photo(dng, denoise="off", demosaic_method="bilinear")
+    >>> developed.pixels.shape, developed.message, developed.denoised
+    ((32, 32, 3), 'developed; not denoised (off)', False)
     """
     from .camera.raw import check_develop_options, develop
     from .tasks.denoise import denoise as denoise_image  # the parameter 'denoise' is the user's setting
@@ -434,8 +444,9 @@ def develop_photo(source: str | Path, *, denoise: str | float | None = "auto", p
     pixels = develop(taken.raw, **options)
     if strength and not taken.raw.is_bayer and find_model("denoise", REAL_METHOD).shipped:
         pixels = denoise_image(pixels, None, method=REAL_METHOD, strength=Strength(strength))
-        return pixels, f"developed; denoised after development ({REAL_METHOD}: the data is not a Bayer mosaic)"
-    return pixels, f"developed; {taken.message}"
+        return Development(pixels, f"developed; denoised after development ({REAL_METHOD}: the data is not a "
+                                   "Bayer mosaic)", True)
+    return Development(pixels, f"developed; {taken.message}", taken.profile is not None)
 
 
 def read_photo(source: str | Path, *, max_pixels: int | None = None, raw_denoise: str | float = "auto") -> Photo:
@@ -450,13 +461,19 @@ def read_photo(source: str | Path, *, max_pixels: int | None = None, raw_denoise
     >>> read_photo(dng)
     Photo(32x32 RGB, 16-bit raw, exif, icc_profile, path='...a.dng')
     """
+    return _read_developed(source, max_pixels, raw_denoise)[0]
+
+
+def _read_developed(source: str | Path, max_pixels: int | None,
+                    raw_denoise: str | float) -> tuple[Photo, Development | None]:
+    """The photo, and for a RAW file its development."""
     from .io import probe_image, read_image, read_metadata
     from .io.metadata import srgb_profile
 
     if probe_image(source, max_pixels=max_pixels).format != "raw":
-        return read_image(source, max_pixels=max_pixels)
-    pixels, _ = develop_photo(source, denoise=raw_denoise, max_pixels=max_pixels)
-    return Photo(pixels, None, 16, "raw", read_metadata(source)[0], srgb_profile(), Path(source))
+        return read_image(source, max_pixels=max_pixels), None
+    developed = develop_photo(source, denoise=raw_denoise, max_pixels=max_pixels)
+    return Photo(developed.pixels, None, 16, "raw", read_metadata(source)[0], srgb_profile(), Path(source)), developed
 
 
 def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, overwrite: bool = False,
@@ -481,13 +498,17 @@ def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, ove
 
     source, output = Path(source), Path(output)
     check_target(output, [source], overwrite=overwrite)
-    photo = read_photo(source, max_pixels=max_pixels, raw_denoise=recipe.raw_denoise)
+    photo, development = _read_developed(source, max_pixels, recipe.raw_denoise)
     if on_read:
         on_read(photo)
-    steps = recipe.steps(photo.pixels)
+    if development and progress:
+        progress(development.message)
+    if development and development.denoised and recipe.enhance == "auto":
+        # the sensor's own noise was removed before demosaicking: 'auto' adds no sRGB denoising
+        steps = Recipe("off", upscale=recipe.upscale, upscale_method=recipe.upscale_method).steps(photo.pixels)
+    else:
+        steps = recipe.steps(photo.pixels)
     same_format = output_format(output).name == photo.format
-    if photo.format == "raw" and progress:
-        progress(f"develop (Brightroom's RAW pipeline, RAW denoising {recipe.raw_denoise})")
     nothing = "already clean: nothing to do" if recipe.enhance != "off" else "nothing to do"
     if not steps and same_format:
         atomic_write(output, source.read_bytes())
@@ -495,6 +516,9 @@ def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, ove
     result = run_recipe(photo, steps, progress)
     write_image(output, result.pixels, alpha=result.alpha, like=photo, overwrite=overwrite, quality=JPEG_QUALITY)
     done = "; ".join(step.describe() for step in steps) or f"{nothing}; converted to {output_format(output).label}"
+    if development:
+        done = f"{development.message}; " + ("; ".join(step.describe() for step in steps) or
+                                             f"written as {output_format(output).label}")
     if output_format(output).name == "jpeg":
         done += f"; written as JPEG at quality {JPEG_QUALITY}"
     elif output_format(output).name == "heif" and photo.bit_depth > 8:

@@ -70,7 +70,7 @@ def _measure(task: str, method: str, megapixels: float, setting: float, frames: 
                                 shot=0.003, read=0.003)
         demosaic_method, _, raw_method = method.partition("+")
         started = time.perf_counter()
-        output, _ = develop_photo(path, denoise="auto" if raw_method else "off", demosaic_method=demosaic_method)
+        output = develop_photo(path, denoise="auto" if raw_method else "off", demosaic_method=demosaic_method).pixels
     else:
         from ..camera import merge_burst
         from ..pipeline import burst_denoiser
