@@ -54,7 +54,7 @@ bench: install
 	$(BENCH) --section develop-speed --title "Developing a 24 MP RAW (ISO 3200-like), with and without RAW denoising" \
 	  --task develop --megapixels 24 --methods rcd,mhc,rcd+brightroom-raw
 	$(BENCH) --section raw --title "RAW denoising (Kodak24 unprocessed to RAW, four ISO levels)" --task raw \
-	  --datasets Kodak24 --limit-method bm3d=6
+	  --datasets Kodak24 --limit-method bm3d=4
 	$(BENCH) --section raw-burst --title "RAW bursts: the merged mosaic RAW-denoised against sRGB denoising" \
 	  --task raw-burst --datasets Kodak24 --frames 4 --limit 8
 	$(BENCH) --section burst --title "Burst merging (synthetic handheld bursts)" --task burst \

@@ -116,9 +116,9 @@ def burst_denoiser(channels: int = 3) -> Callable[[np.ndarray, np.ndarray], np.n
     return lambda image, sigma: denoise(image, np.minimum(sigma, MAX_SIGMA), method=method)
 
 
-def raw_burst_denoiser(denoise: str | float | None = "auto") -> Callable[[RawImage], RawImage] | None:
-    """The RAW denoiser a RAW burst hands its merged mosaic to (the noise measured on the merged
-    data, lower than a frame's), or None when turned off or not shipped ('auto' only).
+def raw_burst_denoiser(denoise: str | float | None = "auto") -> Callable[[RawImage, NoiseProfile], RawImage] | None:
+    """The RAW denoiser a RAW burst hands its merged mosaic to, with the merged data's reduced noise
+    profile (see ``camera.merge.merge_raw_frames``), or None when turned off or not shipped ('auto' only).
 
     >>> raw_burst_denoiser("off") is None
     True
@@ -126,14 +126,7 @@ def raw_burst_denoiser(denoise: str | float | None = "auto") -> Callable[[RawIma
     from .tasks.denoise_raw import denoise_raw
 
     strength, _ = raw_denoise_strength(denoise)
-
-    def denoised(raw: RawImage) -> RawImage:
-        try:
-            return denoise_raw(raw, strength=strength)
-        except BrightroomError:  # too small or too bright to measure its noise: merged as it is
-            return raw
-
-    return denoised if strength else None
+    return (lambda raw, profile: denoise_raw(raw, strength=strength, profile=profile)) if strength else None
 
 
 def raw_denoise_strength(denoise: str | float | None) -> tuple[float, str]:

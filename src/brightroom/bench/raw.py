@@ -129,16 +129,16 @@ def run_raw_burst_benchmark(datasets: Iterable[str], frames: int = 4, *, level: 
                             limit: int | None = None, show_progress: bool = True) -> list[dict]:
     """Handheld bursts of RAW frames (each the scene through a slightly moved camera, as in
     ``bench.burst``, unprocessed with its own noise at ``level``), merged on their Bayer data by
-    ``camera.merge_raw_burst``'s merge, then: developed as merged (the merge's own spatial shrinkage:
-    what ``burst`` did before RAW denoising), developed then the AWGN model at the white-noise
-    estimate (sRGB denoising after development), or RAW-denoised with the merged data's measured
-    profile before development. PSNR and SSIM against the development of the noise-free reference
+    ``camera.merge.merge_raw_frames`` (what ``burst`` runs), then: developed as merged (the merge's own
+    spatial shrinkage: what ``burst`` did before RAW denoising), merged without shrinkage, developed,
+    then the AWGN model at the white-noise estimate (sRGB denoising after development), or
+    RAW-denoised before development with the merged data's reduced profile (the reference frame's,
+    measured, over the number of frames). PSNR and SSIM against the development of the noise-free reference
     frame, a 16-pixel border left out. Rows: task 'raw-burst', dataset, level, a, b, frames, method,
     images, psnr, ssim, seconds (per burst, merge included)."""
     import time
 
-    from ..camera.merge import DEFAULT_SPATIAL_DENOISE, merge_bayer
-    from ..io.raw import with_mosaic
+    from ..camera.merge import merge_raw_frames
     from ..metrics import ssim
     from .burst import BORDER, _handheld_view
 
@@ -156,17 +156,17 @@ def run_raw_burst_benchmark(datasets: Iterable[str], frames: int = 4, *, level: 
                 views = [clean] + [_handheld_view(clean, rng) for _ in range(frames - 1)]
                 pairs = [camera_raws(view, a, 1000 * number + index) for index, view in enumerate(views)]
                 reference = develop(pairs[0][0], **DEVELOP)
-                mosaics = [noisy.normalized() for _, noisy in pairs]
+                frames_raw = [noisy for _, noisy in pairs]
                 for method in BURST_METHODS:
                     started = time.perf_counter()
-                    shrinkage = DEFAULT_SPATIAL_DENOISE if method == "merge" else 0.0
-                    merged_raw = with_mosaic(pairs[0][1], merge_bayer(mosaics, spatial_denoise=shrinkage))
                     if method == f"merge+{RAW_METHOD}":
-                        output = develop(denoise_raw(merged_raw), **DEVELOP)
+                        merged = merge_raw_frames(frames_raw, denoiser=lambda raw, profile: denoise_raw(raw, profile=profile))
+                        output = develop(merged, **DEVELOP)
                     elif method == "merge+brightroom":
-                        output = denoise(develop(merged_raw, **DEVELOP), "auto", method="brightroom")
+                        merged = merge_raw_frames(frames_raw, spatial_denoise=0.0)
+                        output = denoise(develop(merged, **DEVELOP), "auto", method="brightroom")
                     else:
-                        output = develop(merged_raw, **DEVELOP)
+                        output = develop(merge_raw_frames(frames_raw), **DEVELOP)
                     scores[method]["seconds"] += time.perf_counter() - started
                     output = np.clip(output, 0.0, 1.0)
                     scores[method]["psnr"].append(psnr(output, reference, crop=BORDER))

@@ -47,7 +47,7 @@ from ..io.raw import RawImage, check_mosaic, check_pattern
 from .align import TILE_SIZE, estimate_flow, gray_proxy, warp
 from .bayer import even_crop, join_planes, split_planes
 from .frames import check_reference, check_same_size, load_frames
-from .noise import estimate_noise_model, noise_model_from_sigma
+from .noise import NoiseProfile, estimate_noise_model, noise_model_from_sigma, raw_noise_profile
 
 # k: how many times the expected noise power a frame may differ from the reference
 # before it starts being rejected at that frequency. Larger merges more and rejects less.
@@ -59,6 +59,8 @@ TILE_DIFFERENCE = 1.5
 TILE_REJECTION = (0.3, 0.6)
 # Strength of the spatial Wiener shrinkage after the merge (1 = the plain Wiener filter, 0 = off).
 DEFAULT_SPATIAL_DENOISE = 1.0
+# A RAW denoiser as a burst uses it: (merged raw, its noise profile) -> denoised raw.
+RawDenoiser = Callable[[RawImage, NoiseProfile], RawImage]
 _NOISE_FRAMES = 3  # frames used to measure the noise when it is not given
 _TILES_PER_BAND = 12_000  # tiles merged at once, which bounds memory on large frames
 
@@ -248,18 +250,16 @@ def merge_raw_burst(
     noise_model: tuple[float, float] | None = None,
     robustness: float = DEFAULT_ROBUSTNESS,
     spatial_denoise: float = DEFAULT_SPATIAL_DENOISE,
-    denoiser: Callable[[RawImage], RawImage] | None = None,
+    denoiser: RawDenoiser | None = None,
     **develop_options,
 ) -> np.ndarray:
     """Merge a burst of RAW/DNG files on their Bayer data, then develop the result (sRGB H x W x 3).
 
     ``develop_options`` go to :func:`brightroom.camera.develop` (``demosaic_method``,
     ``white_balance``, ``exposure``, ``tone_curve_strength``, ``local_tone``);
-    the reference frame's metadata is used. ``denoiser`` (a RAW denoiser, e.g.
-    ``tasks.denoise_raw.denoise_raw``) cleans the merged mosaic before development, measuring its
-    reduced noise itself; the merge's own spatial shrinkage is then left out.
+    the reference frame's metadata is used. ``denoiser`` see :func:`merge_raw_frames`.
     """
-    from ..io.raw import read_raw, with_mosaic
+    from ..io.raw import read_raw
     from .raw import develop
 
     if isinstance(paths, (str, Path)) or len(paths) < 2:
@@ -278,14 +278,43 @@ def merge_raw_burst(
                                   "X-Trans file); merge such frames after developing them.")
         if check_pattern(raw.cfa_pattern) != first.cfa_pattern:
             raise BrightroomError(f"frame {number} ('{path}') has a different colour filter pattern from frame 1.")
+    merged = merge_raw_frames(raws, reference=reference, noise_model=noise_model, robustness=robustness,
+                              spatial_denoise=spatial_denoise, denoiser=denoiser)
+    return develop(merged, **develop_options)
+
+
+def merge_raw_frames(raws: Sequence[RawImage], *, reference: int = 0, noise_model: tuple[float, float] | None = None,
+                     robustness: float = DEFAULT_ROBUSTNESS, spatial_denoise: float = DEFAULT_SPATIAL_DENOISE,
+                     denoiser: RawDenoiser | None = None) -> RawImage:
+    """Merge RAW frames of one size and pattern into one :class:`RawImage` (the reference frame's
+    metadata, its mosaic normalised). ``denoiser(raw, profile)`` (a RAW denoiser, e.g.
+    ``tasks.denoise_raw.denoise_raw``) cleans the merged mosaic, given its reduced noise: the
+    reference frame's profile (measured from its data) over the number of frames; the merge's own
+    spatial shrinkage is then left out. Where the profile cannot be measured (a tiny or all-white
+    frame) the shrinkage is used instead.
+
+    >>> from brightroom.degrade import add_poisson_gaussian_noise
+    >>> frames = [RawImage(add_poisson_gaussian_noise(np.full((64, 64), 0.3, np.float32), 0.004, 0.004, seed=s))
+    ...           for s in range(3)]
+    >>> merged = merge_raw_frames(frames)
+    >>> bool(merged.mosaic.std() < frames[0].mosaic.std() / 2), merged.white_level
+    (True, 1.0)
+    """
+    from ..io.raw import with_mosaic
+
     reference = check_reference(reference, len(raws))
+    profile = None
+    if denoiser is not None:
+        try:
+            profile = raw_noise_profile(raws[reference]).scaled(1 / len(raws))
+        except BrightroomError:
+            profile = None
     merged = merge_bayer(
         [raw.normalized() for raw in raws], noise_model=noise_model, reference=reference,
-        robustness=robustness, spatial_denoise=0.0 if denoiser else spatial_denoise,
+        robustness=robustness, spatial_denoise=0.0 if profile else spatial_denoise,
     )
-    # the merged data is no single exposure: its noise is measured, not checked against the ISO
-    merged_raw = replace(with_mosaic(raws[reference], merged), iso=None)
-    return develop(denoiser(merged_raw) if denoiser else merged_raw, **develop_options)
+    merged_raw = replace(with_mosaic(raws[reference], merged), iso=None)  # no single exposure any more
+    return denoiser(merged_raw, profile) if profile else merged_raw
 
 
 def _resolve_noise(
