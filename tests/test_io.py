@@ -852,3 +852,15 @@ def test_a_tiff_whose_header_says_zero_pixels_is_refused_in_one_sentence(tmp_pat
     for reader in (read_image, probe_image):
         with pytest.raises(BrightroomError, match="its header says it is 0 x 8 pixels|8 x 0 pixels"):
             reader(path)
+
+
+def test_a_tiffs_array_description_is_not_carried_but_a_written_one_is(tmp_path):
+    tifffile.imwrite(tmp_path / "shape.tif", np.zeros((16, 16, 3), np.uint8), photometric="rgb")
+    tifffile.imwrite(tmp_path / "words.tif", np.zeros((16, 16, 3), np.uint8), photometric="rgb",
+                     description="A sunset", metadata=None)
+    for name, expected in (("shape", None), ("words", "A sunset")):
+        out = write_image(tmp_path / f"{name}-x2.tif", np.zeros((32, 32, 3), np.float32),
+                          like=read_image(tmp_path / f"{name}.tif"))
+        with tifffile.TiffFile(out) as tiff:
+            tag = tiff.pages.first.tags.get(270)
+            assert (tag.value if tag is not None else None) == expected

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageCms
 
 ORIENTATION = 0x0112
+IMAGE_DESCRIPTION = 0x010E
 EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
 INTEROP_IFD = 0xA005
@@ -135,6 +136,12 @@ class ExifTables:
         """A copy with orientation 1 and, given (width, height), the pixel dimensions updated."""
         tables = ExifTables(dict(self.base), dict(self.exif), dict(self.gps))
         tables.base[ORIENTATION] = 1
+        description = tables.base.get(IMAGE_DESCRIPTION)
+        if isinstance(description, bytes):
+            description = description.decode("latin-1")
+        if isinstance(description, str) and description.startswith('{"shape"'):
+            # tifffile's record of the array it wrote, not words about the photo: stale once resized
+            del tables.base[IMAGE_DESCRIPTION]
         if size is not None:
             for tag, value in zip((PIXEL_X_DIMENSION, PIXEL_Y_DIMENSION), size, strict=True):
                 if tag in tables.exif:
