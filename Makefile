@@ -41,6 +41,9 @@ bench: install
 	  --datasets BSD68,Set12 --sigmas 15,25,50 --methods nlm,bm3d,brightroom,brightroom-ensemble --limit-method bm3d=6
 	$(BENCH) --section denoise-speed --title "Denoising a large colour photo" --task denoise \
 	  --megapixels 12,24 --methods brightroom,brightroom-real
+	$(BENCH) --section peers-denoise --title "Colour denoising beside DnCNN (the authors' published weights from ../shared/anchors, not shipped)" \
+	  --task denoise --datasets CBSD68,Kodak24 --sigmas 15,25,50 \
+	  --methods 'brightroom,brightroom-real,weights:../shared/anchors/dncnn_color_sigma{sigma}.pth'
 	$(BENCH) --section real --title "Real camera noise (blind)" --task real \
 	  --datasets real/CC15 --methods input,bm3d,brightroom,brightroom-real
 	$(BENCH) --section denoise-blind --title "Colour AWGN, the real-photo model blind" --task denoise \
