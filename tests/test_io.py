@@ -864,3 +864,21 @@ def test_a_tiffs_array_description_is_not_carried_but_a_written_one_is(tmp_path)
         with tifffile.TiffFile(out) as tiff:
             tag = tiff.pages.first.tags.get(270)
             assert (tag.value if tag is not None else None) == expected
+
+
+def test_a_jpeg_whose_header_claims_far_more_pixels_than_its_bytes_hold_is_refused_unread(tmp_path):
+    import io
+    import struct
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(buffer, "JPEG", quality=50)
+    data = bytearray(buffer.getvalue())
+    frame = data.find(b"\xff\xc0")
+    struct.pack_into(">HH", data, frame + 5, 7070, 7070)  # a 7070 x 7070 frame in about 600 bytes
+    (tmp_path / "lie.jpg").write_bytes(bytes(data))
+    for reader in (read_image, probe_image):
+        with pytest.raises(BrightroomError, match="says it is 7070 x 7070 pixels but holds only"):
+            reader(tmp_path / "lie.jpg")
+    # the flattest honest JPEG (one gray level, optimised tables) has about 255 pixels a byte: read
+    Image.new("L", (2000, 2000)).save(tmp_path / "flat.jpg", quality=1, optimize=True)
+    assert read_image(tmp_path / "flat.jpg").pixels.shape == (2000, 2000, 1)

@@ -220,6 +220,12 @@ class _PillowSource(_Source):
             self.bit_depth = 16 if mode.startswith("I") else 8
         self.exif = ExifTables.from_bytes(info.get("exif"))
         self.icc_profile = info.get("icc_profile") or None
+        if kind == "jpeg" and self.width * self.height > path.stat().st_size * _JPEG_MAX_PIXELS_PER_BYTE:
+            # libjpeg would invent the missing pixels: a 631-byte file declaring 7070 x 7070 costs a full
+            # 50 MP decode (and the pipeline's work on it). Even a flat gray JPEG with optimised tables needs
+            # a byte per 256 pixels; far fewer bytes is a lying header.
+            raise BrightroomError(f"cannot read '{path}': it says it is {self.width} x {self.height} pixels but holds "
+                                  f"only {path.stat().st_size} bytes (truncated or corrupt).")
 
     def decode(self) -> tuple[np.ndarray, np.ndarray | None]:
         if self.png16:
@@ -251,6 +257,7 @@ class _PillowSource(_Source):
 
 
 _PILLOW_NAMES = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+_JPEG_MAX_PIXELS_PER_BYTE = 2000  # a JPEG with more pixels per byte of file is refused unread
 _PILLOW_GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _PILLOW_ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}
 
