@@ -65,6 +65,7 @@ _SLOW_TESTS = {
     "test_every_method_sees_the_same_noisy_input", "test_limits_cap_images_overall_and_per_method",
     "test_upscale_with_own_weights_through_spandrel", "test_upscale_with_own_weights_errors_clearly",
     "test_burst_benchmark_rows", "test_speed_run_reports_time_size_and_peak_memory",
+    "test_killing_the_batch_process_ends_its_workers", "test_mutated_files_of_every_format_are_read_or_refused_cleanly",
 }
 
 

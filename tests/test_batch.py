@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ from brightroom.batch import BatchSummary, Recipe, parse_recipe, plan_batch, run
 from brightroom.errors import BrightroomError
 from brightroom.io import read_image, write_dng, write_image
 from brightroom.pipeline import default_methods
+from conftest import smooth_image
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")
 
@@ -212,3 +215,53 @@ def test_the_ray_engine_on_a_local_two_cpu_ray(folder, tmp_path):
     assert "corrupt" in summary.failed[0].message
     assert read_image(out / "a.png").pixels.shape == (48, 64, 3)
     assert not ray.is_initialized()  # the Ray it started is stopped again
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_the_batch_process_ends_its_workers(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    source = tmp_path / "in"
+    source.mkdir()
+    for index in range(6):
+        write_image(source / f"p{index}.png", smooth_image(400, 600, 3, seed=index))
+    batch = subprocess.Popen([sys.executable, "-m", "brightroom.cli", "batch", str(source), str(tmp_path / "out"),
+                              "--recipe", "upscale2", "--workers", "2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_children(batch.pid)) < 3:  # the pool's 2 and its tracker
+            time.sleep(0.1)
+        workers = _children(batch.pid)
+        assert len(workers) >= 2
+    finally:
+        os.kill(batch.pid, signal.SIGKILL)
+        batch.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)

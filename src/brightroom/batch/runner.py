@@ -245,7 +245,7 @@ def _run_local(tasks: list[dict], recipe: Recipe, workers: int | None, max_pixel
     pending = list(reversed(tasks))
     while pending:
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_threads,
-                                                    initargs=(threads,)) as pool:
+                                                    initargs=(threads, os.getpid())) as pool:
             in_flight: dict[concurrent.futures.Future, dict] = {}
             try:
                 while pending or in_flight:
@@ -265,7 +265,7 @@ def _run_local(tasks: list[dict], recipe: Recipe, workers: int | None, max_pixel
                                       "run the batch again to retry it.").as_row()
 
 
-def _limit_threads(threads: str) -> None:
+def _limit_threads(threads: str, parent: int) -> None:
     """Give each worker process its share of the cores (set before torch or OpenCV start their pools),
     and tie it to its parent: if the batch process is killed, the kernel ends the workers too."""
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -275,6 +275,8 @@ def _limit_threads(threads: str) -> None:
 
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # killed while this worker was starting: the signal above came too late
+        os._exit(1)
 
 
 def _output_suffix(output_format: str | None) -> str | None:
