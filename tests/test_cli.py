@@ -180,3 +180,18 @@ def test_info_reads_the_noise_of_a_large_photo_from_tiles_spread_over_it():
     tiles = _sample_tiles(large)
     assert len(tiles) == 16 and all(tile.shape == (512, 512, 3) for tile in tiles)
     assert tiles[-1][-1, -1, 0] == 1.0 and tiles[0].base is not None  # views reaching the far corner, no copies
+
+
+def test_a_reader_that_stops_early_gets_no_error_message(tmp_path):
+    import subprocess
+    import sys
+
+    from brightroom.io import write_image
+
+    photo = write_image(tmp_path / "p.jpg", np.random.default_rng(0).random((64, 64, 3)).astype(np.float32))
+    process = subprocess.Popen([sys.executable, "-m", "brightroom.cli", "info", str(photo)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()  # as `brightroom info p.jpg | head -1` does
+    _, errors = process.communicate(timeout=120)
+    assert errors == b"" and process.returncode in (0, 141)

@@ -882,3 +882,15 @@ def test_a_jpeg_whose_header_claims_far_more_pixels_than_its_bytes_hold_is_refus
     # the flattest honest JPEG (one gray level, optimised tables) has about 255 pixels a byte: read
     Image.new("L", (2000, 2000)).save(tmp_path / "flat.jpg", quality=1, optimize=True)
     assert read_image(tmp_path / "flat.jpg").pixels.shape == (2000, 2000, 1)
+
+
+@pytest.mark.parametrize("quality", [5, 37, 75, 95])
+def test_a_jpegs_quality_is_read_from_its_tables_whoever_wrote_it(tmp_path, quality):
+    import cv2
+
+    pixels = np.random.default_rng(quality).random((32, 48, 3)).astype(np.float32)
+    ours = write_image(tmp_path / "ours.jpg", pixels, quality=quality)
+    cv2.imwrite(str(tmp_path / "opencv.jpg"), np.round(pixels * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert probe_image(ours).jpeg_quality == quality
+    assert probe_image(tmp_path / "opencv.jpg").jpeg_quality == quality
+    assert probe_image(write_image(tmp_path / "not.png", pixels)).jpeg_quality is None

@@ -86,6 +86,8 @@ def cmd_info(args) -> None:
         f"mode:        {kind}{' + alpha' if info.has_alpha else ''}, {info.bit_depth}-bit",
         f"ICC profile: {info.icc_profile_name or 'none'}",
     ]
+    if info.jpeg_quality is not None:
+        lines.append(f"JPEG quality: {info.jpeg_quality} (the libjpeg quality nearest its quantisation tables)")
     for key, value in info.exif_summary.items():
         lines.append(f"{key + ':':<13}{value}")
     if info.format == "raw":
@@ -647,6 +649,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("brightroom: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`brightroom info x | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141
     except MemoryError:
         print("brightroom: error: not enough memory for this image.", file=sys.stderr)
         return EXIT_USER_ERROR

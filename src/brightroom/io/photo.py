@@ -58,6 +58,7 @@ class ImageInfo:
     ``bit_depth`` follows the same convention as ``Photo.bit_depth``.
     ``exif_summary`` holds the keys 'make', 'model', 'date', 'exposure',
     'f_number', 'iso', 'focal_length', 'lens' and 'orientation' where the file has them.
+    ``jpeg_quality`` is the libjpeg quality (1-100) whose tables are nearest a JPEG's own.
     """
 
     path: Path
@@ -69,3 +70,4 @@ class ImageInfo:
     bit_depth: int
     exif_summary: dict[str, str] = field(default_factory=dict)
     icc_profile_name: str | None = None
+    jpeg_quality: int | None = None  # a JPEG's quality factor, read from its quantisation tables

@@ -8,6 +8,7 @@ the pixel limit is always checked between the two.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,7 +117,38 @@ def probe_image(path: str | Path, *, max_pixels: int | None = None) -> ImageInfo
             bit_depth=source.bit_depth,
             exif_summary=source.exif.summary() if source.exif is not None else {},
             icc_profile_name=icc_profile_name(source.icc_profile),
+            jpeg_quality=jpeg_quality(source.image.quantization) if source.format == "jpeg" else None,
         )
+
+
+def jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
+    """The libjpeg (IJG) quality factor whose luminance table is nearest a JPEG's own: exact for
+    files libjpeg wrote (cameras, OpenCV, Pillow, most phones), the nearest scale of the standard
+    table for others. None without tables.
+
+    >>> import io
+    >>> buffer = io.BytesIO(); Image.new("RGB", (8, 8)).save(buffer, "JPEG", quality=37)
+    >>> jpeg_quality(Image.open(buffer).quantization)
+    37
+    """
+    if not tables or 0 not in tables:
+        return None
+    luma = np.asarray(tables[0], np.float64).ravel()
+    if luma.size != 64:
+        return None
+    distances = np.abs(np.log(_ijg_luma_tables()) - np.log(np.maximum(luma, 1.0))).sum(axis=1)
+    return int(np.argmin(distances)) + 1
+
+
+@functools.cache
+def _ijg_luma_tables() -> np.ndarray:
+    """The luminance tables libjpeg writes at qualities 1-100 (100 x 64, Pillow's order)."""
+    tables = []
+    for quality in range(1, 101):
+        buffer = io.BytesIO()
+        Image.new("L", (8, 8)).save(buffer, "JPEG", quality=quality)
+        tables.append(Image.open(buffer).quantization[0])
+    return np.asarray(tables, np.float64)
 
 
 @contextlib.contextmanager
