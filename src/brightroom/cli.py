@@ -209,9 +209,8 @@ def _write_camera_result(args, output: Path, pixels, source: Path) -> None:
 
 def cmd_develop(args) -> None:
     from .io import read_metadata
-    from .io.files import check_output_path
     from .io.raw import write_raw_dng
-    from .pipeline import develop_photo, read_raw_photo
+    from .pipeline import check_target, develop_photo, read_raw_photo
     from .tasks.denoise_raw import parse_noise_profile, parse_raw_denoise
 
     source = Path(args.input)
@@ -220,9 +219,7 @@ def cmd_develop(args) -> None:
     if args.output and Path(args.output).suffix.lower() == ".dng":
         # a DNG out: the (denoised) sensor data with the camera's metadata, for the user's own raw converter
         output = Path(args.output)
-        if output.exists() and source.exists() and output.resolve() == source.resolve():
-            raise BrightroomError(f"'{output}' is the input; Brightroom never overwrites an original.")
-        check_output_path(output, overwrite=args.overwrite)
+        check_target(output, [source], overwrite=args.overwrite, dng=True)
         with _tile_progress_bar():
             taken = read_raw_photo(source, denoise=args.denoise, profile=profile)
         print(write_raw_dng(output, taken.raw, exif=read_metadata(source)[0], overwrite=args.overwrite))

@@ -27,3 +27,12 @@ def check_image(image: np.ndarray) -> np.ndarray:
     if not np.isfinite(image).all():
         raise BrightroomError("the image contains NaN or infinite values.")
     return image.astype(np.float32, copy=False)
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """An H x W x 1 gray image as three equal channels; an RGB image as it is.
+
+    >>> as_rgb(np.zeros((2, 2, 1), np.float32)).shape
+    (2, 2, 3)
+    """
+    return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image

@@ -362,9 +362,9 @@ class PhotoResult:
 
 @dataclass
 class RawPhoto:
-    """A RAW file read and, where asked, denoised on its Bayer data: the :class:`RawImage` (its
-    mosaic normalised once denoised), the noise profile used (None when not denoised) and a
-    sentence for people saying what was done."""
+    """A RAW file read and, where asked, denoised on its Bayer data: the :class:`RawImage` (on the
+    file's own scale either way), the noise profile used (None when not denoised) and a sentence
+    for people saying what was done."""
 
     raw: RawImage
     profile: NoiseProfile | None
@@ -545,9 +545,10 @@ def estimated_peak_bytes(width: int, height: int, recipe: Recipe, *, raw: bool =
     return int(need)
 
 
-def check_target(output: Path, sources: list[Path], *, overwrite: bool) -> None:
+def check_target(output: Path, sources: list[Path], *, overwrite: bool, dng: bool = False) -> None:
     """Refuse an output before any work rather than after minutes of processing: a format
-    Brightroom writes, not one of the inputs, not an existing file unless ``overwrite``.
+    Brightroom writes (a DNG where ``dng``: RAW data out), not one of the inputs, not an existing
+    file unless ``overwrite``.
 
     >>> check_target(Path("out.txt"), [], overwrite=False)
     Traceback (most recent call last):
@@ -557,7 +558,10 @@ def check_target(output: Path, sources: list[Path], *, overwrite: bool) -> None:
     from .io.files import check_output_path
     from .io.formats import output_format
 
-    output_format(output)
+    if not dng:
+        output_format(output)
+    elif output.suffix.lower() != ".dng":
+        raise BrightroomError(f"cannot write '{output}': RAW data is written as DNG; name the output '*.dng'.")
     for source in sources:
         if output.exists() and source.exists() and output.resolve() == source.resolve():
             raise BrightroomError(f"'{output}' is the input; Brightroom never overwrites an original.")

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from ..camera.bayer import mosaic_image
 from ..camera.demosaic import demosaic
 from ..datasets import dataset_name, image_files, resolve_dataset
+from ..image import as_rgb
 from ..io import read_image
 from .report import scored_run
 
@@ -31,7 +32,7 @@ def run_demosaic_benchmark(datasets: Iterable[str], methods: Iterable[str] = DEF
               disable=not show_progress, leave=False) as bar:
         for name, files in sets:
             images = [read_image(path).pixels for path in files]
-            images = [np.repeat(x, 3, axis=2) if x.shape[2] == 1 else x for x in images]
+            images = [as_rgb(x) for x in images]
             mosaics = [mosaic_image(image, "RGGB") for image in images]
             for method in methods:
                 demosaic(mosaics[0], "RGGB", method)  # untimed warm-up

@@ -23,6 +23,7 @@ from ..camera.noise import raw_noise_profile
 from ..camera.raw import develop
 from ..camera.unprocess import sensor_read_noise, unprocess
 from ..datasets import dataset_name, image_files, resolve_dataset
+from ..image import as_rgb
 from ..io import read_image
 from ..io.raw import RawImage
 from ..metrics import psnr
@@ -76,7 +77,7 @@ def run_raw_benchmark(datasets: Iterable[str], methods: Iterable[str] = DEFAULT_
               disable=not show_progress, leave=False) as bar:
         for name, files in sets:
             images = [read_image(path).pixels for path in files]
-            images = [np.repeat(x, 3, axis=2) if x.shape[2] == 1 else x for x in images]
+            images = [as_rgb(x) for x in images]
             for level, a in levels.items():
                 b = sensor_read_noise(a) ** 2
                 raws = [camera_raws(image, a, seed) for seed, image in enumerate(images)]
@@ -151,7 +152,7 @@ def run_raw_burst_benchmark(datasets: Iterable[str], frames: int = 4, *, level: 
             scores = {method: {"psnr": [], "ssim": [], "seconds": 0.0} for method in BURST_METHODS}
             for number, path in enumerate(files):
                 clean = read_image(path).pixels
-                clean = np.repeat(clean, 3, axis=2) if clean.shape[2] == 1 else clean
+                clean = as_rgb(clean)
                 rng = np.random.default_rng(number)
                 views = [clean] + [_handheld_view(clean, rng) for _ in range(frames - 1)]
                 pairs = [camera_raws(view, a, 1000 * number + index) for index, view in enumerate(views)]

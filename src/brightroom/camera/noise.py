@@ -78,19 +78,23 @@ def estimate_noise_model(
     return float(shot), float(np.sqrt(read_variance))
 
 
+def _blocks(image: np.ndarray, size: int) -> np.ndarray:
+    """The whole size x size blocks of an H x W (x C) image, one row of size * size samples per block
+    and channel (a last partial row or column of blocks is left out).
+
+    >>> _blocks(np.arange(16.0).reshape(4, 4), 2)[1].tolist()
+    [2.0, 3.0, 6.0, 7.0]
+    """
+    image = image if image.ndim == 3 else image[..., None]
+    rows, cols, channels = image.shape[0] // size, image.shape[1] // size, image.shape[2]
+    cropped = image[: rows * size, : cols * size]
+    return cropped.reshape(rows, size, cols, size, channels).transpose(0, 2, 4, 1, 3).reshape(-1, size * size)
+
+
 def _block_statistics(reference: np.ndarray, aligned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per block and channel: mean level, and the variance of the difference halved (one frame's noise)."""
-    reference = reference if reference.ndim == 3 else reference[..., None]
-    aligned = aligned if aligned.ndim == 3 else aligned[..., None]
-    height, width, channels = reference.shape
-    rows, cols = height // _BLOCK, width // _BLOCK
-    crop = (slice(0, rows * _BLOCK), slice(0, cols * _BLOCK))
-
-    def blocks(image: np.ndarray) -> np.ndarray:
-        return image[crop].reshape(rows, _BLOCK, cols, _BLOCK, channels).transpose(0, 2, 4, 1, 3).reshape(-1, _BLOCK**2)
-
-    difference = blocks(reference - aligned)
-    level = blocks(0.5 * (reference + aligned)).mean(axis=1)
+    difference = _blocks(reference - aligned, _BLOCK)
+    level = _blocks(0.5 * (reference + aligned), _BLOCK).mean(axis=1)
     return level, difference.var(axis=1, ddof=1) / 2
 
 
@@ -201,12 +205,9 @@ def _fit_profile(plane: np.ndarray) -> tuple[float, float]:
     if rows * cols < 16:
         raise ValueError("the image is too small to measure its noise (at least 64 x 64 pixels are needed)")
 
-    def blocks(image: np.ndarray) -> np.ndarray:
-        return image[: rows * size, : cols * size].reshape(rows, size, cols, size).transpose(0, 2, 1, 3).reshape(-1, size * size)
-
     # the filter's outermost samples of each block see the next block too; that is fine for noise
-    level, peak = blocks(plane).mean(axis=1), blocks(plane).max(axis=1)
-    variance = (blocks(residual) ** 2).mean(axis=1)
+    level, peak = _blocks(plane, size).mean(axis=1), _blocks(plane, size).max(axis=1)
+    variance = (_blocks(residual, size) ** 2).mean(axis=1)
     keep = peak < _PROFILE_SATURATED
     level, variance = level[keep], variance[keep]
     if level.size < 16:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..errors import BrightroomError
-from ..image import check_image
+from ..image import as_rgb, check_image
 from ..metrics import estimate_noise_sigma
 from ..nn.zoo import models as _zoo_models
 from . import get_method, register
@@ -108,7 +108,7 @@ def estimate_noise_levels(image: np.ndarray, method: str = REAL_METHOD) -> np.nd
     from ..nn.zoo import load_model
 
     image = check_image(image)
-    rgb = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+    rgb = as_rgb(image)
     return estimate_tiled(load_model(_learned_entry(method, 3).name).estimator, rgb)
 
 
