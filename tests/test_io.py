@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -807,7 +808,7 @@ _IPTC = b"\x1c\x02\x00\x00\x02\x00\x04" + b"\x1c\x02\x05\x00\x05Title" + b"\x1c\
 
 
 @pytest.mark.parametrize("name, depth, holds", [
-    ("a.jpg", 8, {"xmp", "iptc", "dpi"}), ("a.png", 8, {"xmp", "dpi"}), ("b.png", 16, {"xmp", "dpi"}),
+    ("a.jpg", 8, {"xmp", "iptc", "dpi"}), ("a.png", 8, {"xmp", "iptc", "dpi"}), ("b.png", 16, {"xmp", "iptc", "dpi"}),
     ("a.tif", 8, {"xmp", "iptc", "dpi"}), ("b.tif", 16, {"xmp", "iptc", "dpi"}), ("a.webp", 8, {"xmp"}),
     ("a.heic", 8, {"xmp"}),
 ])
@@ -820,6 +821,18 @@ def test_xmp_iptc_and_dpi_survive_a_round_trip_where_the_format_holds_them(tmp_p
         assert b'tiff:Orientation="1"' in back.xmp
     assert (back.iptc == _IPTC) == ("iptc" in holds)
     assert (back.dpi == (300.0, 300.0)) == ("dpi" in holds)
+
+
+@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
+@pytest.mark.parametrize("depth", [8, 16])
+def test_exiftool_reads_the_iptc_of_a_written_png(tmp_path, depth):
+    import subprocess
+
+    pixels = np.random.default_rng(0).random((40, 48, 3)).astype(np.float32)
+    source = Photo(pixels, None, 8, "png", None, None, None, None, _IPTC, None)
+    path = write_image(tmp_path / "a.png", pixels, like=source, bit_depth=depth)
+    tags = subprocess.run(["exiftool", "-s", "-IPTC:all", str(path)], capture_output=True, text=True).stdout
+    assert "ObjectName" in tags and "Title" in tags and "Keywords" in tags and "tree" in tags
 
 
 def test_a_jpegs_metadata_reaches_the_enhanced_result(tmp_path):

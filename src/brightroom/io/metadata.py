@@ -287,3 +287,34 @@ def checked_dpi(dpi) -> tuple[float, float] | None:
     if not (np.isfinite(x) and np.isfinite(y)) or x <= 1 or y <= 1 or max(x, y) > 100_000:
         return None
     return round(x, 1), round(y, 1)  # a PNG stores dots per metre: 300 dpi reads 299.9994
+
+
+PNG_IPTC_KEYWORD = "Raw profile type iptc"  # ImageMagick's text chunk for IPTC in PNG, which ExifTool reads
+
+
+def png_iptc_text(iptc: bytes) -> str:
+    """An IPTC-IIM record as the text of a PNG ``Raw profile type iptc`` chunk: a blank line, the
+    profile's name, its length, then its bytes in hexadecimal, 36 to a line.
+
+    >>> png_iptc_text(b"\\x1c\\x02\\x00")
+    '\\niptc\\n       3\\n1c0200\\n'
+    """
+    digits = iptc.hex()
+    lines = [digits[i: i + 72] for i in range(0, len(digits), 72)]
+    return f"\niptc\n{len(iptc):8d}\n" + "\n".join(lines) + "\n"
+
+
+def iptc_from_png_text(text: str | None) -> bytes | None:
+    """The IPTC-IIM record in a ``Raw profile type iptc`` chunk's text; None where it is malformed.
+
+    >>> iptc_from_png_text(png_iptc_text(b"\\x1c\\x02\\x00"))
+    b'\\x1c\\x02\\x00'
+    >>> iptc_from_png_text("iptc\\nnot hex") is None
+    True
+    """
+    parts = (text or "").split()
+    try:
+        length, data = int(parts[1]), bytes.fromhex("".join(parts[2:]))
+    except (IndexError, ValueError):
+        return None
+    return data[:length] if len(data) >= length > 0 else None

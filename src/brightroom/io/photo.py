@@ -21,8 +21,8 @@ class Photo:
     whose orientation is 1, because the orientation is already applied to the
     pixels. ``format`` is one of 'png', 'jpeg', 'tiff', 'webp', 'heif', 'raw'. ``xmp`` is the
     file's XMP packet (its orientation set to 1 as well), ``iptc`` its IPTC-IIM record (title,
-    keywords, credit...), ``dpi`` its print resolution (x, y) in dots per inch; None where the
-    file has none.
+    keywords, credit...), ``dpi`` its print resolution (x, y) in dots per inch, ``jpeg_quality``
+    a JPEG's libjpeg quality (1-100) read from its quantisation tables; None where the file has none.
 
     >>> photo = Photo(np.zeros((2, 3, 1), np.float32), None, 8, "png", None, None)
     >>> photo
@@ -39,6 +39,7 @@ class Photo:
     xmp: bytes | None = None
     iptc: bytes | None = None
     dpi: tuple[float, float] | None = None
+    jpeg_quality: int | None = None
 
     def __repr__(self) -> str:
         height, width, channels = self.pixels.shape

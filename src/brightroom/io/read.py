@@ -24,11 +24,13 @@ from .files import check_input_file, read_head
 from .formats import HEADER_BYTES, SUPPORTED_LABELS, sniff_format
 from .limits import check_pixel_count, resolve_max_pixels
 from .metadata import (
+    PNG_IPTC_KEYWORD,
     ExifTables,
     apply_orientation,
     checked_dpi,
     icc_color_space,
     icc_profile_name,
+    iptc_from_png_text,
     swaps_axes,
     xmp_upright,
 )
@@ -68,12 +70,13 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> Photo:
     with _opened(path, max_pixels) as source:
         pixels, alpha = source.decode()
         orientation = source.orientation
+        quality = jpeg_quality(source.image.quantization) if source.format == "jpeg" else None
     pixels = apply_orientation(pixels, orientation)
     if alpha is not None:
         alpha = apply_orientation(alpha, orientation)
     exif = source.exif.normalized().to_bytes() if source.exif is not None else None
     return Photo(pixels, alpha, source.bit_depth, source.format, exif, source.icc_profile, path,
-                 xmp_upright(source.xmp), source.iptc, checked_dpi(source.dpi))
+                 xmp_upright(source.xmp), source.iptc, checked_dpi(source.dpi), quality)
 
 
 def read_metadata(path: str | Path) -> tuple[bytes | None, bytes | None]:
@@ -279,9 +282,10 @@ class _PillowSource(_Source):
         return _decode_with_opencv(self.path, "PNG", gray=self.channels == 1)
 
     def _read_extras(self, info: dict) -> None:
-        """XMP, IPTC (a JPEG's Photoshop resource 0x0404) and the print resolution."""
+        """XMP, IPTC (a JPEG's Photoshop resource 0x0404, a PNG's 'Raw profile type iptc' text) and
+        the print resolution."""
         self.xmp = info.get("xmp") or None
-        self.iptc = (info.get("photoshop") or {}).get(0x0404) or None
+        self.iptc = (info.get("photoshop") or {}).get(0x0404) or iptc_from_png_text(info.get(PNG_IPTC_KEYWORD))
         self.dpi = info.get("dpi")
 
     def close(self) -> None:

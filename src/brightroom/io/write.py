@@ -18,7 +18,7 @@ from PIL import Image, PngImagePlugin, TiffImagePlugin
 from ..errors import BrightroomError
 from .files import atomic_write, check_output_path
 from .formats import ImageFormat, output_format
-from .metadata import EXIF_IFD, GPS_IFD, ORIENTATION, ExifTables, icc_color_space
+from .metadata import EXIF_IFD, GPS_IFD, ORIENTATION, PNG_IPTC_KEYWORD, ExifTables, icc_color_space, png_iptc_text
 from .photo import Photo
 
 _JPEG_EXIF_LIMIT = 65_533  # a JPEG APP1 segment holds at most this much
@@ -218,10 +218,11 @@ def _pillow_bytes(samples: np.ndarray, pillow_format: str, **options) -> bytes:
 def _encode_png(output: _Output) -> bytes:
     samples = output.samples()
     if output.bit_depth == 8:
-        text = None
+        text = PngImagePlugin.PngInfo() if output.xmp or output.iptc else None
         if output.xmp:
-            text = PngImagePlugin.PngInfo()
             text.add_itxt("XML:com.adobe.xmp", output.xmp.decode("utf-8", "replace"))
+        if output.iptc:
+            text.add_text(PNG_IPTC_KEYWORD, png_iptc_text(output.iptc), zip=True)
         return _pillow_bytes(samples, "PNG", exif=output.exif_block(), icc_profile=output.icc_for(samples),
                              dpi=output.dpi, pnginfo=text)
     # Pillow cannot hold 16-bit colour, so OpenCV encodes the pixels and the
@@ -243,6 +244,9 @@ def _encode_png(output: _Output) -> bytes:
         chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in output.dpi), 1)))
     if output.xmp:  # iTXt: keyword, no compression, no language, no translated keyword
         chunks.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + output.xmp))
+    if output.iptc:  # zTXt: keyword, compression method 0, deflated text
+        text = zlib.compress(png_iptc_text(output.iptc).encode("latin-1"))
+        chunks.append(_png_chunk(b"zTXt", PNG_IPTC_KEYWORD.encode("latin-1") + b"\x00\x00" + text))
     data = encoded.tobytes()
     end_of_header = 8 + 25  # signature, then IHDR (always first, always 25 bytes)
     return data[:end_of_header] + b"".join(chunks) + data[end_of_header:]
