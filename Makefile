@@ -60,6 +60,14 @@ bench: install
 	  --datasets Kodak24 --limit-method bm3d=4
 	$(BENCH) --section raw-burst --title "RAW bursts: the merged mosaic RAW-denoised against sRGB denoising" \
 	  --task raw-burst --datasets Kodak24 --frames 4 --limit 8
+	$(BENCH) --section jpeg-gray --title "JPEG artifact removal, gray (the literature's classic5 and LIVE1 Y)" \
+	  --task jpeg --datasets classic5,LIVE1 --gray --qualities 10,20,30,40 --methods jpeg,brightroom,brightroom-blind
+	$(BENCH) --section jpeg-color --title "JPEG artifact removal, colour (LIVE1, 4:2:0)" \
+	  --task jpeg --datasets LIVE1 --qualities 10,20,30,40 --methods jpeg,brightroom,brightroom-blind
+	$(BENCH) --section jpeg-double --title "Re-saved crops: quality 30, a 4-pixel crop, then quality 70 (LIVE1, colour)" \
+	  --task jpeg --datasets LIVE1 --first-quality 30 --qualities 70 --methods jpeg,brightroom,brightroom-blind
+	$(BENCH) --section jpeg-speed --title "JPEG artifact removal on a 12 MP colour photo (quality 30)" \
+	  --task jpeg --megapixels 12 --qualities 30 --methods brightroom,brightroom-blind
 	$(BENCH) --section burst --title "Burst merging (synthetic handheld bursts)" --task burst \
 	  --datasets Kodak24 --frames 4,8
 	$(BENCH) --section burst-speed --title "Burst merging: an 8-frame 12 MP burst" --task burst \

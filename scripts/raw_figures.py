@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import rawpy
-from figures import side_by_side  # scripts/figures.py
+from figures import busiest_crop, side_by_side  # scripts/figures.py
 
 import brightroom
 from brightroom.camera import develop
@@ -22,20 +22,6 @@ from brightroom.io.raw import read_raw
 
 OUT = Path("docs/raw")
 CROP = 256
-
-
-def busiest_crop(image: np.ndarray, rows: slice) -> tuple[slice, slice]:
-    """The CROP x CROP window (within ``rows``) with the most fine detail: where demosaicking shows."""
-    gray = image[rows].mean(axis=2)
-    detail = np.abs(np.diff(gray, axis=1))[:-1] + np.abs(np.diff(gray, axis=0))[:, :-1]
-    best, where = -1.0, (0, 0)
-    for top in range(0, gray.shape[0] - CROP, CROP // 2):
-        for left in range(0, gray.shape[1] - CROP, CROP // 2):
-            score = float(detail[top: top + CROP, left: left + CROP].mean())
-            if score > best:
-                best, where = score, (top, left)
-    top = rows.start + where[0]
-    return slice(top, top + CROP), slice(where[1], where[1] + CROP)
 
 
 def main() -> None:
@@ -46,7 +32,7 @@ def main() -> None:
     with rawpy.imread(str(source)) as handle:  # LibRaw's AHD, camera white balance, sRGB
         rendered["libraw-ahd"] = handle.postprocess(use_camera_wb=True, output_bps=16).astype(np.float32) / 65535
     height = rendered["rcd"].shape[0]
-    rows, cols = busiest_crop(rendered["rcd"], slice(0, height // 2))
+    rows, cols = busiest_crop(rendered["rcd"], slice(0, height // 2), CROP)
     brightroom.write_image(OUT / "demosaic-rcd-mhc-libraw.png",
                            side_by_side([rendered[m][rows, cols] for m in ("rcd", "mhc", "libraw-ahd")]), overwrite=True)
     bright = {mode: develop(raw, exposure=1.5, highlights=mode) for mode in ("rolloff", "clip")}
@@ -84,7 +70,7 @@ def raw_denoising_figures(raw, developed: np.ndarray) -> str:
     profile = raw_noise_profile(raw)
     denoised = denoise_raw(raw, profile=profile)
     height = developed.shape[0]
-    rows, cols = busiest_crop(developed, slice(height // 2, height))  # detail in the lower half
+    rows, cols = busiest_crop(developed, slice(height // 2, height), CROP)  # detail in the lower half
     crops = [develop(x)[rows, cols] for x in (raw, denoised)]
     pushed = [develop(x, exposure=2.0)[rows, cols] for x in (raw, denoised)]
     brightroom.write_image(OUT / "denoise-blackmagic.png", side_by_side(crops + pushed), overwrite=True)
@@ -96,7 +82,7 @@ def raw_denoising_figures(raw, developed: np.ndarray) -> str:
     views["then sRGB denoiser"] = np.clip(denoise(views["developed"], "auto", method="brightroom"), 0, 1)
     views["RAW-denoised"] = develop(denoise_raw(noisy_raw), **DEVELOP)
     scores = {name: psnr(view, reference) for name, view in views.items()}
-    rows, cols = busiest_crop(reference, slice(0, reference.shape[0]))
+    rows, cols = busiest_crop(reference, slice(0, reference.shape[0]), CROP)
     brightroom.write_image(OUT / "denoise-kodak-iso12800.png",
                            side_by_side([v[rows, cols] for v in views.values()] + [reference[rows, cols]]),
                            overwrite=True)

@@ -152,7 +152,7 @@ def test_the_jpeg_benchmark_reproduces_the_published_jpeg_rows():
 def test_the_jpeg_benchmark_refuses_bad_qualities_and_methods(image_folder):
     from brightroom.bench.jpeg import run_jpeg_benchmark
 
-    with pytest.raises(BrightroomError, match="a JPEG quality must be a whole number from 1 to 100"):
+    with pytest.raises(BrightroomError, match="a JPEG quality must be auto or a whole number from 1 to 100"):
         run_jpeg_benchmark([str(image_folder)], [0], show_progress=False)
     with pytest.raises(BrightroomError, match="unknown JPEG method"):
         run_jpeg_benchmark([str(image_folder)], [10], ["fbcnn"], show_progress=False)

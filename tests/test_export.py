@@ -37,3 +37,25 @@ def test_export_errors_are_clear(tmp_path, capsys):
     assert main(["export", "no-such", "-o", str(tmp_path / "x.onnx")]) == 2
     assert main(["export", "denoise-gray", "-o", str(tmp_path / "x.png")]) == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_the_jpeg_model_exports_its_blind_luminance_path_and_the_raw_model_is_refused(tmp_path, precision, capsys):
+    import torch
+
+    from brightroom.degrade import jpeg_compress
+    from brightroom.nn.zoo import load_model
+
+    if not get_model("deblock").shipped:
+        pytest.skip("deblock is not shipped")
+    precision("fp32")
+    path = tmp_path / "deblock.onnx"
+    assert main(["export", "deblock", "-o", str(path)]) == 0
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert "a gray JPEG or the Y of a colour one" in session.get_modelmeta().custom_metadata_map["inputs"]
+    plane = jpeg_compress(smooth_image(64, 96, 1), 20).transpose(2, 0, 1)[None]
+    exported = session.run(None, {"plane": plane})[0]
+    with torch.no_grad():
+        ours = load_model("deblock")(torch.from_numpy(plane)).numpy()
+    assert np.abs(exported - ours).max() < 1 / 255
+    assert main(["export", "denoise-raw", "-o", str(tmp_path / "raw.onnx")]) == 2
+    assert "packed Bayer planes" in capsys.readouterr().err

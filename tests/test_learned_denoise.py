@@ -199,3 +199,44 @@ def test_tiled_runs_report_each_tile_to_the_context_listener():
     finally:
         TILE_PROGRESS.reset(token)
     assert seen and seen[-1][0] == seen[-1][1] == len(seen)
+
+
+def test_the_operators_own_weights_are_named_methods_on_the_server_and_in_batch(tmp_path, monkeypatch):
+    import importlib.util
+
+    from brightroom import tasks
+
+    from fastapi.testclient import TestClient
+
+    from brightroom.cli import main
+    from brightroom.io import read_image, write_image
+    from brightroom.serve.app import create_app
+    from brightroom.serve.settings import Settings
+    from brightroom.tasks import register_weights
+    from conftest import shared_raw
+
+    anchor = shared_raw("../anchors/dncnn_color_sigma25.pth")
+    if importlib.util.find_spec("spandrel") is None:
+        pytest.skip("spandrel is not installed")
+    tasks.task_names()  # the registry filled, then copied: the names registered here end with the test
+    monkeypatch.setattr(tasks, "_REGISTRY", {task: dict(known) for task, known in tasks._REGISTRY.items()})
+    monkeypatch.setattr(tasks, "_NAMED_WEIGHTS", {})
+    with TestClient(create_app(Settings(workers=1, weights=(("dncnn25", str(anchor)),)))) as client:
+        listed = client.get("/v1/methods").json()["tasks"]["denoise"]
+        assert any(m["name"] == "dncnn25" and "DnCNN" in m["summary"] for m in listed)
+        # a request names a method, never a file on the server
+        answer = client.post("/v1/enhance", files={"image": ("a.png", b"x", "image/png")},
+                             data={"method": f"weights:{anchor}"})
+        assert answer.status_code == 400 and "never a weights file" in answer.json()["error"]
+    with pytest.raises(BrightroomError, match="is taken"):
+        register_weights("brightroom-real", anchor)
+    with pytest.raises(BrightroomError, match="lower-case letters"):
+        register_weights("My Model", anchor)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    clean = np.full((48, 64, 3), 0.5, np.float32)
+    write_image(folder / "a.png", np.clip(add_gaussian_noise(clean, 25, seed=1), 0, 1))
+    assert main(["batch", str(folder), str(tmp_path / "out"), "--recipe", "denoise", "--weights", str(anchor),
+                 "--workers", "1", "--quiet"]) == 0
+    assert psnr(read_image(tmp_path / "out" / "a.png").pixels, clean) > 35
+    assert main(["batch", str(folder), str(tmp_path / "up"), "--recipe", "upscale2", "--weights", str(anchor)]) == 2

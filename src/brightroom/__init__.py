@@ -15,6 +15,7 @@ from .metrics import estimate_noise_sigma, psnr, ssim
 from .pipeline import Recipe, auto_recipe, enhance, process_photo, run_recipe
 from .tasks import methods, task_names
 from .tasks.denoise import Strength, denoise, estimate_noise
+from .tasks.jpeg import deblock, estimate_jpeg_quality
 from .tasks.super_resolve import upscale
 
 __version__ = "0.1.0"
@@ -27,8 +28,10 @@ __all__ = [
     "add_gaussian_noise",
     "add_poisson_gaussian_noise",
     "auto_recipe",
+    "deblock",
     "denoise",
     "enhance",
+    "estimate_jpeg_quality",
     "estimate_noise",
     "estimate_noise_sigma",
     "methods",

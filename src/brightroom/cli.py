@@ -107,6 +107,11 @@ def cmd_info(args) -> None:
         luma, color = (float(np.median([getattr(r, part) for r in readings])) for part in ("luma", "color"))
         lines.append(f"noise:       luminance {luma:.1f}, colour {color:.1f} (the real-photo model's estimate, "
                      "0-255 scale)")
+    if find_model("jpeg", "brightroom").shipped and info.format != "raw":
+        from .tasks.jpeg import estimate_jpeg_quality
+
+        quality = float(np.median([estimate_jpeg_quality(tile) for tile in tiles]))
+        lines.append(f"JPEG look:   quality {quality:.0f} (read from the pixels by the JPEG model; 100: no artifacts)")
     print("\n".join(lines))
 
 
@@ -156,7 +161,16 @@ def cmd_denoise(args) -> None:
     from .pipeline import Recipe
 
     _process(args, "denoised", Recipe("denoise", sigma=args.sigma, method=_denoise_method(args),
-                                      strength=_strength(args), raw_denoise=args.raw_denoise))
+                                      strength=_strength(args), raw_denoise=args.raw_denoise, jpeg=args.jpeg))
+
+
+def cmd_deblock(args) -> None:
+    from .pipeline import Recipe
+    from .tasks.jpeg import parse_jpeg_quality
+
+    quality = parse_jpeg_quality(args.quality)
+    _process(args, "deblocked", Recipe("off", jpeg="on" if quality is None else quality,
+                                       jpeg_strength=args.strength, raw_denoise=args.raw_denoise))
 
 
 def cmd_upscale(args) -> None:
@@ -190,7 +204,7 @@ def cmd_enhance(args) -> None:
     from .pipeline import Recipe
 
     _process(args, "enhanced", Recipe("auto", upscale=args.upscale, method=_denoise_method(args),
-                                      strength=_strength(args), raw_denoise=args.raw_denoise))
+                                      strength=_strength(args), raw_denoise=args.raw_denoise, jpeg=args.jpeg))
 
 
 def _write_camera_result(args, output: Path, pixels, source: Path) -> None:
@@ -322,10 +336,13 @@ def cmd_bench(args) -> None:
     if args.megapixels:
         from .bench.speed import run_speed_benchmark
 
-        if args.task not in ("denoise", "sr", "burst", "develop"):
-            raise BrightroomError(f"--megapixels applies to the denoise, sr, burst and develop tasks, not {args.task}.")
-        setting = {"denoise": args.sigmas, "sr": args.scales, "burst": args.sigmas, "develop": "0"}[args.task]
-        default = {"denoise": "brightroom", "sr": "bicubic", "burst": "merge", "develop": "rcd"}[args.task]
+        if args.task not in ("denoise", "sr", "burst", "develop", "jpeg"):
+            raise BrightroomError(f"--megapixels applies to the denoise, sr, burst, develop and jpeg tasks, "
+                                  f"not {args.task}.")
+        setting = {"denoise": args.sigmas, "sr": args.scales, "burst": args.sigmas, "develop": "0",
+                   "jpeg": args.qualities}[args.task]
+        default = {"denoise": "brightroom", "sr": "bicubic", "burst": "merge", "develop": "rcd",
+                   "jpeg": "brightroom"}[args.task]
         rows = run_speed_benchmark(args.task, _parse_list(args.methods or default, str, "methods"),
                                    _parse_list(args.megapixels, float, "megapixels"),
                                    setting=_parse_list(setting, float, "sigmas/scales")[0],
@@ -354,7 +371,8 @@ def cmd_bench(args) -> None:
         methods = _parse_list(args.methods, str, "methods") if args.methods else DEFAULT_METHODS
         _report(args, run_jpeg_benchmark(_parse_list(args.datasets, str, "datasets"),
                                          _parse_list(args.qualities, int, "qualities"), methods, gray=args.gray,
-                                         limit=args.limit, show_progress=not args.quiet))
+                                         first_quality=args.first_quality, limit=args.limit,
+                                         show_progress=not args.quiet))
         return
     if args.task == "raw-burst":
         from .bench.raw import run_raw_burst_benchmark
@@ -451,12 +469,32 @@ def cmd_batch(args) -> None:
     from .pipeline import parse_recipe
 
     recipe = replace(parse_recipe(args.recipe), raw_denoise=args.raw_denoise)
+    if args.jpeg is not None:
+        recipe = replace(recipe, jpeg=args.jpeg)
+    if args.weights:
+        recipe = _with_weights(recipe, args.weights)
     summary = run_batch(args.in_dir, args.out_dir, recipe, engine=args.engine, address=args.address,
                         workers=args.workers, progress=not args.quiet, output_format=args.format,
                         overwrite=args.overwrite)
     print(summary.report())
     if not summary.ok:
         raise BrightroomError(f"{len(summary.failed)} of {len(summary.outcomes)} photos failed (listed above).")
+
+
+def _with_weights(recipe, path: str):
+    """The recipe with the user's own checkpoint as its denoiser or its upscaler (whichever it holds)."""
+    from dataclasses import replace
+
+    from .nn.foreign import is_upscaler
+    from .tasks import FOREIGN_PREFIX
+
+    if is_upscaler(path):
+        if not recipe.upscale:
+            raise BrightroomError(f"'{path}' holds an upscaler; give a recipe that upscales (e.g. upscale2).")
+        return replace(recipe, upscale_method=f"{FOREIGN_PREFIX}{path}")
+    if recipe.enhance == "off":
+        raise BrightroomError(f"'{path}' holds a denoiser; give a recipe that denoises (auto or denoise).")
+    return replace(recipe, method=f"{FOREIGN_PREFIX}{path}")
 
 
 def cmd_demo(args) -> None:
@@ -506,6 +544,17 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("--weights", help="your own denoising checkpoint of a public architecture (DnCNN, SCUNet, ...), "
                                        "loaded with spandrel")
 
+    jpeg_help = ("JPEG artifact removal: auto (when the photo shows them, default), on, off, or the quality "
+                 "(1-100) it was saved at")
+    den.add_argument("--jpeg", default="auto", help=jpeg_help)
+
+    deb = add("deblock", cmd_deblock, "remove JPEG artifacts (blocks, ringing, banding) from a photo")
+    add_io(deb)
+    deb.add_argument("--quality", default="auto", help="the libjpeg quality (1-100) it was saved at, or 'auto' "
+                                                        "(default: the file's tables or its pixels say)")
+    deb.add_argument("--strength", default=1.0, help="0 leaves it, 1 follows the quality (default), up to 4 "
+                                                     "treats the compression as that many times stronger")
+
     up = add("upscale", cmd_upscale, "enlarge a photo 2, 3 or 4 times")
     add_io(up)
     up.add_argument("--scale", required=True, help="2, 3 or 4")
@@ -522,6 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_strength(enh)
     enh.add_argument("--method", default=None, help="denoising method when the photo is noisy (see 'brightroom methods')")
     enh.add_argument("--weights", help="your own denoising checkpoint (spandrel) instead of Brightroom's model")
+    enh.add_argument("--jpeg", default="auto", help=jpeg_help)
 
     develop = add("develop", cmd_develop, "develop a RAW/DNG file with Brightroom's own camera pipeline")
     develop.add_argument("input", help="the RAW or DNG file")
@@ -594,6 +644,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--qualities", default="10,20,30,40", help="jpeg: libjpeg quality factors")
     bench.add_argument("--gray", action="store_true",
                        help="jpeg: test colour sets as gray (the Y of MATLAB's rgb2ycbcr, as the literature's LIVE1 gray)")
+    bench.add_argument("--first-quality", type=int,
+                       help="jpeg: re-saved crops: compress at this quality, crop 4 pixels, then at each --qualities")
     bench.add_argument("--limit", type=int, help="take the first N images of each set")
     bench.add_argument("--limit-method", action="append", metavar="METHOD=N",
                        help="run a slow method on only the first N images (repeatable)")
@@ -618,7 +670,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch = add("batch", cmd_batch, "run one recipe over every photo in a folder (resumable)")
     batch.add_argument("in_dir")
     batch.add_argument("out_dir")
-    batch.add_argument("--recipe", default="auto", help="auto, denoise, upscale2, upscale3, upscale4, or e.g. auto+upscale2")
+    batch.add_argument("--recipe", default="auto",
+                       help="auto, denoise, deblock, upscale2, upscale3, upscale4, or e.g. auto+upscale2")
+    batch.add_argument("--weights", help="your own checkpoint (spandrel: DnCNN, Real-ESRGAN, SwinIR...) as the "
+                                         "recipe's denoiser or upscaler, whichever it holds")
+    batch.add_argument("--jpeg", default=None, help="JPEG artifact removal: auto (with auto and denoise: when a photo "
+                                                    "shows them), on, off, or a quality 1-100 (default: the recipe's)")
     batch.add_argument("--engine", choices=["local", "ray"], default="local")
     batch.add_argument("--raw-denoise", default="auto", metavar="auto|off|STRENGTH",
                        help="RAW inputs: denoising of their sensor data before development (default auto)")

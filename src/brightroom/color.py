@@ -1,4 +1,5 @@
-"""Colour conventions, written once: sRGB transfer curve, BT.601 YCbCr, luma.
+"""Colour conventions, written once: sRGB transfer curve, BT.601 YCbCr (studio swing, as MATLAB;
+full range, as JPEG codes colour), luma.
 
 All functions take and return float arrays in [0, 1] with channels last.
 """
@@ -17,6 +18,16 @@ _YCBCR_MATRIX = np.array(
     dtype=np.float64,
 ) / 255.0
 _YCBCR_OFFSET = np.array([16.0, 128.0, 128.0]) / 255.0
+
+# BT.601 full range, as JPEG (JFIF) codes colour: Y in [0, 1], Cb and Cr centred on 0.5.
+_JPEG_YCBCR_MATRIX = np.array(
+    [
+        [0.299, 0.587, 0.114],
+        [-0.168736, -0.331264, 0.5],
+        [0.5, -0.418688, -0.081312],
+    ]
+)
+_JPEG_YCBCR_OFFSET = np.array([0.0, 0.5, 0.5])
 
 # XYZ (D65 white) -> linear sRGB, the IEC 61966-2-1 matrix.
 XYZ_TO_LINEAR_SRGB = np.array(
@@ -50,6 +61,27 @@ def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
     """
     ycbcr = np.asarray(ycbcr, dtype=np.float64)
     return ((ycbcr - _YCBCR_OFFSET) @ np.linalg.inv(_YCBCR_MATRIX).T).astype(np.float32)
+
+
+def rgb_to_jpeg_ycbcr(rgb: np.ndarray) -> np.ndarray:
+    """RGB in [0, 1] to the full-range YCbCr a JPEG file codes (JFIF): the planes its blocks live in.
+
+    >>> rgb_to_jpeg_ycbcr(np.array([[[1.0, 1.0, 1.0]]])).round(4).tolist()
+    [[[1.0, 0.5, 0.5]]]
+    """
+    rgb = np.asarray(rgb, dtype=np.float64)
+    return (rgb @ _JPEG_YCBCR_MATRIX.T + _JPEG_YCBCR_OFFSET).astype(np.float32)
+
+
+def jpeg_ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`rgb_to_jpeg_ycbcr` (not clipped).
+
+    >>> x = np.random.default_rng(0).random((4, 4, 3))
+    >>> bool(np.allclose(jpeg_ycbcr_to_rgb(rgb_to_jpeg_ycbcr(x)), x, atol=1e-5))
+    True
+    """
+    ycbcr = np.asarray(ycbcr, dtype=np.float64)
+    return ((ycbcr - _JPEG_YCBCR_OFFSET) @ np.linalg.inv(_JPEG_YCBCR_MATRIX).T).astype(np.float32)
 
 
 def rgb_to_y(rgb: np.ndarray) -> np.ndarray:

@@ -102,6 +102,19 @@ def jpeg_compress(image: np.ndarray, quality: int) -> np.ndarray:
     return (decoded.astype(np.float32) / 255.0).copy()
 
 
+def jpeg_recompress(image: np.ndarray, first: int, second: int, shift: tuple[int, int] = (4, 4)) -> np.ndarray:
+    """A re-saved crop: compress at quality ``first``, crop ``shift`` = (rows, columns) pixels off the
+    top and left (so the second save's 8 x 8 grid falls across the first's), compress at ``second``.
+    Compare the result with ``image[rows:, columns:]``.
+
+    >>> x = np.random.default_rng(0).random((32, 32, 1)).astype(np.float32)
+    >>> jpeg_recompress(x, 30, 70).shape
+    (28, 28, 1)
+    """
+    rows, columns = shift
+    return jpeg_compress(jpeg_compress(image, first)[rows:, columns:], second)
+
+
 def gaussian_kernel(sigma: float, size: int | None = None) -> np.ndarray:
     """An isotropic Gaussian blur kernel summing to 1 (size defaults to 2*ceil(3*sigma)+1).
 

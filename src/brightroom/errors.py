@@ -19,6 +19,25 @@ class BrightroomError(Exception):
     """
 
 
+def check_number(name: str, value, low: float, high: float) -> float:
+    """``value`` as a float when it is a number from ``low`` to ``high``, else one sentence naming it.
+
+    >>> check_number("the strength", "0.5", 0, 1)
+    0.5
+    >>> check_number("the strength", 2, 0, 1)
+    Traceback (most recent call last):
+    ...
+    brightroom.errors.BrightroomError: the strength must be a number from 0 to 1, not 2.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not low <= number <= high:  # NaN fails both comparisons
+        raise BrightroomError(f"{name} must be a number from {low:g} to {high:g}, not {value}.")
+    return number
+
+
 @contextlib.contextmanager
 def quiet_logger(name: str | None = None) -> Iterator[None]:
     """Only errors from the logger ``name`` (the root logger for None) while the block runs: a

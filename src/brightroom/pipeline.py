@@ -45,6 +45,13 @@ NOISE_THRESHOLD = 1.0
 # counts as clean: its reading of clean photos stays under them (measured in its card).
 CLEAN_LEVEL = 2.0
 JPEG_QUALITY = 95  # results written as JPEG: high enough not to add visible loss to a restored photo
+# enhance 'auto' removes JPEG artifacts from a photo saved at this quality or below (its tables', or
+# the one the JPEG model reads from its pixels); above it they are below what the eye finds.
+JPEG_AUTO_QUALITY = 90
+JPEG_MODES = ("auto", "on", "off")
+# The pixels overrule a JPEG's tables when they read a quality this much lower (a re-saved photo);
+# the blind reading is within about 5 of the truth on a single save (measured in the model's card).
+JPEG_RESAVE_MARGIN = 15
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,34 @@ class Step:
 
         options = ", ".join(shown(k, v) for k, v in self.options.items() if v is not None)
         return f"{self.task} ({self.method}{', ' + options if options else ''})"
+
+
+@dataclass(frozen=True)
+class JPEGQuality:
+    """The quality a JPEG step restores at, and where it came from ('given', 'from the file's
+    tables', 'read from the pixels')."""
+
+    value: int
+    source: str
+
+    def describe(self) -> str:
+        return f"{self.value}, {self.source}"
+
+
+def jpeg_quality_of(pixels: np.ndarray, file_quality: int | None = None) -> JPEGQuality:
+    """The quality a photo's artifacts show: its file's tables (a JPEG's own), unless the JPEG model
+    reads a much stronger compression from its pixels (by :data:`JPEG_RESAVE_MARGIN`): a photo
+    compressed before, then re-saved higher, keeps the first save's loss. Without tables, the pixels'.
+
+    >>> jpeg_quality_of(np.full((64, 64, 1), 0.5, np.float32), 40)
+    JPEGQuality(value=40, source="from the file's tables")
+    """
+    from .tasks.jpeg import estimate_jpeg_quality
+
+    estimated = int(round(estimate_jpeg_quality(pixels)))
+    if file_quality is not None and estimated >= file_quality - JPEG_RESAVE_MARGIN:
+        return JPEGQuality(int(file_quality), "from the file's tables")
+    return JPEGQuality(estimated, "read from the pixels")
 
 
 def best_denoise_method(channels: int = 3, *, blind: bool = False) -> str:
@@ -149,14 +184,13 @@ def raw_denoise_strength(denoise: str | float | None) -> tuple[float, str]:
     return strength, ""
 
 
-def auto_recipe(pixels: np.ndarray, *, upscale: int | None = None, strength: Strength | None = None) -> list[Step]:
-    """Denoise with the best method if the image is noisy, then upscale if asked (with the
-    real-photo model where it is shipped, since a noisy photo's degradations are not bicubic)."""
-    pixels = check_image(pixels)
-    steps = [step] if (step := denoise_step(pixels, strength)) else []
-    if upscale:
-        steps.append(Step("sr", best_upscale_method("real"), {"scale": check_scale(upscale)}))
-    return steps
+def auto_recipe(pixels: np.ndarray, *, upscale: int | None = None, strength: Strength | None = None,
+                jpeg_quality: int | None = None) -> list[Step]:
+    """Remove JPEG artifacts if the image shows them, denoise with the best method if it is noisy,
+    then upscale if asked (with the real-photo model where it is shipped, since a noisy photo's
+    degradations are not bicubic): the steps of ``Recipe('auto')``. ``jpeg_quality`` is the file's
+    own (its tables), where it is a JPEG."""
+    return Recipe("auto", upscale=upscale, strength=strength).steps(pixels, jpeg_quality=jpeg_quality)
 
 
 def run_recipe(photo: Photo, steps: list[Step], progress: Callable[[str], None] | None = None) -> Photo:
@@ -166,7 +200,13 @@ def run_recipe(photo: Photo, steps: list[Step], progress: Callable[[str], None] 
         get_method(step.task, step.method)  # fail early on an unknown method
         if progress:
             progress(step.describe())
-        if step.task == "denoise":
+        if step.task == "jpeg":
+            from .tasks.jpeg import deblock
+
+            quality = step.options["quality"]
+            pixels = deblock(pixels, quality=quality.value, strength=step.options.get("strength") or 1.0,
+                             method=step.method)
+        elif step.task == "denoise":
             noise = step.options.get("noise")
             sigma = np.minimum(noise.levels * 255, MAX_SIGMA) if noise is not None else step.options.get("sigma")
             pixels = denoise(pixels, sigma=sigma, method=step.method, strength=step.options.get("strength"))
@@ -188,13 +228,13 @@ def enhance(photo: Photo, *, upscale: int | None = None, progress: Callable[[str
     >>> bool(enhance(noisy).pixels.std() < noisy.pixels.std() / 3)
     True
     """
-    return run_recipe(photo, auto_recipe(photo.pixels, upscale=upscale), progress)
+    return run_recipe(photo, auto_recipe(photo.pixels, upscale=upscale, jpeg_quality=photo.jpeg_quality), progress)
 
 
 ENHANCE_MODES = ("auto", "denoise", "off")
-RECIPE_PARTS = ("auto", "denoise", "develop", *(f"upscale{scale}" for scale in SCALES))
-RECIPE_HELP = ("'auto', 'denoise', 'develop' (RAW files developed, nothing else), 'upscale2', 'upscale3', 'upscale4', "
-               "or two joined with '+' (e.g. 'auto+upscale2')")
+RECIPE_PARTS = ("auto", "denoise", "deblock", "develop", *(f"upscale{scale}" for scale in SCALES))
+RECIPE_HELP = ("'auto', 'denoise', 'deblock' (JPEG artifacts removed), 'develop' (RAW files developed, nothing else), "
+               "'upscale2', 'upscale3', 'upscale4', or two joined with '+' (e.g. 'auto+upscale2')")
 
 
 @dataclass(frozen=True)
@@ -208,8 +248,11 @@ class Recipe:
     ``upscale_method`` (default: the pipeline's choice, as in ``auto_recipe``).
     ``strength`` (a :class:`~brightroom.tasks.denoise.Strength`) tunes the blind real-photo
     model. ``raw_denoise`` ('auto', 'off' or a strength from 0 to 4) is the RAW denoising of a RAW
-    file, on its Bayer data before development (see :func:`read_raw_photo`). Every option is
-    checked on construction; a bad one is a BrightroomError.
+    file, on its Bayer data before development (see :func:`read_raw_photo`). ``jpeg`` is the JPEG
+    artifact removal: 'auto' (with enhance 'auto' or 'denoise': when the photo shows artifacts, at
+    quality :data:`JPEG_AUTO_QUALITY` or below), 'on' (always, at the quality the file's tables or
+    its pixels say), 'off', or a quality from 1 to 100 (always, at that quality); ``jpeg_strength``
+    (0 to 4) scales it. Every option is checked on construction; a bad one is a BrightroomError.
 
     >>> Recipe("denoise", sigma=15, method="nlm").describe()
     'denoise (nlm, sigma 15)'
@@ -226,11 +269,21 @@ class Recipe:
     upscale_method: str | None = None
     strength: Strength | None = None
     raw_denoise: str | float = "auto"
+    jpeg: str | int = "auto"
+    jpeg_strength: float = 1.0
 
     def __post_init__(self) -> None:
+        from .tasks.denoise import check_strength
         from .tasks.denoise_raw import parse_raw_denoise
+        from .tasks.jpeg import parse_jpeg_quality
 
         parse_raw_denoise(self.raw_denoise)
+        jpeg = str(self.jpeg).strip().lower()
+        object.__setattr__(self, "jpeg", jpeg if jpeg in JPEG_MODES else parse_jpeg_quality(self.jpeg))
+        object.__setattr__(self, "jpeg_strength", check_strength("the JPEG strength", self.jpeg_strength))
+        if self.jpeg not in ("auto", "off") and not find_model("jpeg", "brightroom").shipped:
+            raise BrightroomError("JPEG artifact removal needs the model 'deblock', which is not shipped in this "
+                                  "installation.")
         if self.enhance not in ENHANCE_MODES:
             raise BrightroomError(f"enhance must be one of {', '.join(ENHANCE_MODES)}, not '{self.enhance}'.")
         if is_auto(self.sigma):
@@ -261,11 +314,16 @@ class Recipe:
         # a given sigma goes to the AWGN model; 'auto' to the real-photo model where it is shipped
         return self.method or best_denoise_method(channels, blind=self.sigma is None)
 
-    def steps(self, pixels: np.ndarray) -> list[Step]:
-        """The pipeline steps for one photo's pixels; the noise is estimated here, once, and only
-        when a step needs it."""
+    def steps(self, pixels: np.ndarray, *, jpeg_quality: int | None = None, raw: bool = False) -> list[Step]:
+        """The pipeline steps for one photo's pixels; the noise and the JPEG quality are estimated
+        here, once, and only when a step needs them. ``jpeg_quality`` is the file's own (a JPEG's
+        tables); a developed ``raw`` file has no JPEG step.
+
+        >>> Recipe("off", jpeg=30).steps(np.full((32, 32, 3), 0.5, np.float32))[0].describe()
+        'jpeg (brightroom, quality: 30, given)'
+        """
         pixels = check_image(pixels)
-        steps = []
+        steps = [step] if not raw and (step := self._jpeg_step(pixels, jpeg_quality)) else []
         method = self._denoise_method(pixels.shape[2])
         blind = get_method("denoise", method).blind
         if self.enhance == "auto":
@@ -282,9 +340,27 @@ class Recipe:
             steps.append(Step("sr", self.upscale_method or best_upscale_method("real"), {"scale": self.upscale}))
         return steps
 
+    def _jpeg_step(self, pixels: np.ndarray, file_quality: int | None) -> Step | None:
+        if self.jpeg == "off" or self.jpeg == "auto" and self.enhance == "off":
+            return None
+        if self.jpeg == "auto" and not find_model("jpeg", "brightroom").shipped:
+            return None
+        if isinstance(self.jpeg, int):
+            quality = JPEGQuality(self.jpeg, "given")
+        else:
+            from .tasks.jpeg import CLEAN_QUALITY
+
+            quality = jpeg_quality_of(pixels, file_quality)
+            if quality.value > (JPEG_AUTO_QUALITY if self.jpeg == "auto" else CLEAN_QUALITY):
+                return None  # no artifacts to remove: the photo is left as it is
+        strength = self.jpeg_strength if self.jpeg_strength != 1 else None
+        return Step("jpeg", "brightroom", {"quality": quality, "strength": strength})
+
     def describe(self) -> str:
         """A short human description, e.g. 'auto enhance, upscale x2'."""
         parts = []
+        if self.jpeg not in ("auto", "off"):
+            parts.append("JPEG artifacts removed" + (f" (quality {self.jpeg})" if isinstance(self.jpeg, int) else ""))
         if self.enhance == "auto":
             parts.append("auto enhance" + (f" ({self.method})" if self.method else ""))
         elif self.enhance == "denoise":
@@ -317,16 +393,19 @@ def parse_recipe(recipe: str | Recipe) -> Recipe:
     scales = [int(part.removeprefix("upscale")) for part in parts if part.startswith("upscale")]
     if len(enhancers) > 1 or len(scales) > 1:
         raise BrightroomError(f"recipe '{recipe}' names two {'enhancements' if len(enhancers) > 1 else 'scales'}; use {RECIPE_HELP}.")
-    return Recipe(enhance=enhancers[0] if enhancers else "off", upscale=scales[0] if scales else None)
+    deblock = "on" if "deblock" in parts else "auto"
+    return Recipe(enhance=enhancers[0] if enhancers else "off", upscale=scales[0] if scales else None, jpeg=deblock)
 
 
 def default_methods() -> dict[str, str]:
-    """The method each task uses when none is named: the pipeline's choices for a colour photo.
+    """The method each task uses when none is named: the pipeline's choices for a colour photo
+    (None for JPEG artifact removal where its model is not shipped).
 
     >>> sorted(default_methods())
-    ['denoise', 'sr']
+    ['denoise', 'jpeg', 'sr']
     """
-    return {"denoise": best_denoise_method(3, blind=True), "sr": best_upscale_method("real")}
+    jpeg = "brightroom" if find_model("jpeg", "brightroom").shipped else None
+    return {"denoise": best_denoise_method(3, blind=True), "sr": best_upscale_method("real"), "jpeg": jpeg}
 
 
 # -- one photo, file to file -----------------------------------------------------------------------
@@ -500,7 +579,7 @@ def process_photo(source: str | Path, output: str | Path, recipe: Recipe, *, ove
         # the sensor's own noise was removed before demosaicking: 'auto' adds no sRGB denoising
         steps = Recipe("off", upscale=recipe.upscale, upscale_method=recipe.upscale_method).steps(photo.pixels)
     else:
-        steps = recipe.steps(photo.pixels)
+        steps = recipe.steps(photo.pixels, jpeg_quality=photo.jpeg_quality, raw=development is not None)
     same_format = output_format(output).name == photo.format
     nothing = "already clean: nothing to do" if recipe.enhance != "off" else "nothing to do"
     if not steps and same_format:
@@ -538,7 +617,7 @@ def estimated_peak_bytes(width: int, height: int, recipe: Recipe, *, raw: bool =
     """
     pixels = int(width) * int(height)
     need = pixels * (RAW_BYTES_PER_PIXEL if raw else READ_BYTES_PER_PIXEL)
-    if recipe.enhance != "off":
+    if recipe.enhance != "off" or recipe.jpeg not in ("auto", "off"):
         need = max(need, pixels * DENOISE_BYTES_PER_PIXEL)
     if recipe.upscale:
         need = max(need, pixels * recipe.upscale**2 * UPSCALE_BYTES_PER_OUTPUT_PIXEL)

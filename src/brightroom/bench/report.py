@@ -153,18 +153,21 @@ def markdown_jpeg_table(rows: list[dict]) -> str:
     >>> print(markdown_jpeg_table([{"task": "jpeg", "dataset": "classic5", "quality": 10, "gray": True,
     ...     "method": "jpeg", "images": 5, "psnr": 27.821, "ssim": 0.7595, "psnr_b": 25.209, "seconds": 0.0,
     ...     "megapixels_per_second": None}]))
-    | dataset | quality | method | images | PSNR (dB) | SSIM | PSNR-B (dB) | s / image |
-    |---|---|---|---|---|---|---|---|
-    | classic5 (gray) | 10 | jpeg | 5 | 27.82 | 0.7595 | 25.21 | - |
+    | dataset | quality | method | images | PSNR (dB) | SSIM | PSNR-B (dB) | s / image | MP/s |
+    |---|---|---|---|---|---|---|---|---|
+    | classic5 (gray) | 10 | jpeg | 5 | 27.82 | 0.7595 | 25.21 | - | - |
+
+    A re-saved crop's row names both qualities (``first_quality`` then ``quality``: '30 -> 70').
     """
-    lines = ["| dataset | quality | method | images | PSNR (dB) | SSIM | PSNR-B (dB) | s / image |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | quality | method | images | PSNR (dB) | SSIM | PSNR-B (dB) | s / image | MP/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         timed = row["method"] != "jpeg" and row["megapixels_per_second"]
         name = f"{row['dataset']}{' (gray)' if row['gray'] else ''}"
-        seconds = f"{row['seconds']:.3f}" if timed else "-"
-        lines.append(f"| {name} | {row['quality']} | {row['method']} | {row['images']} | {row['psnr']:.2f} "
-                     f"| {row['ssim']:.4f} | {row['psnr_b']:.2f} | {seconds} |")
+        quality = f"{row['first_quality']} -> {row['quality']}" if row.get("first_quality") else row["quality"]
+        speed = f"{row['seconds']:.3f} | {row['megapixels_per_second']:.3g}" if timed else "- | -"
+        lines.append(f"| {name} | {quality} | {row['method']} | {row['images']} | {row['psnr']:.2f} "
+                     f"| {row['ssim']:.4f} | {row['psnr_b']:.2f} | {speed} |")
     return "\n".join(lines)
 
 

@@ -97,7 +97,7 @@ def check_develop_options(*, demosaic_method: str = DEFAULT_DEMOSAIC, white_bala
     >>> check_develop_options(tone_curve_strength=2)
     Traceback (most recent call last):
     ...
-    brightroom.errors.BrightroomError: the tone curve strength must be from 0 to 1, not 2.
+    brightroom.errors.BrightroomError: the tone curve strength must be a number from 0 to 1, not 2.
     """
     if demosaic_method not in DEMOSAIC_METHODS:
         raise BrightroomError(f"unknown demosaicking method '{demosaic_method}' (known: {', '.join(DEMOSAIC_METHODS)}).")

@@ -13,20 +13,15 @@ import cv2
 import numpy as np
 
 from ..color import LUMA_WEIGHTS
-from ..errors import BrightroomError
+from ..errors import check_number
 
 _INVERSE_SAMPLES = 65_537
 _BASE_MAX_SIDE = 1024  # the base layer is computed at this size at most, then upsampled
 
 
 def check_strength(name: str, strength: float) -> float:
-    try:
-        value = float(strength)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not 0.0 <= value <= 1.0:
-        raise BrightroomError(f"{name} must be from 0 to 1, not {strength}.")
-    return value
+    """A tone strength: from 0 (none) to 1."""
+    return check_number(name, strength, 0.0, 1.0)
 
 
 def tone_curve(encoded: np.ndarray, strength: float) -> np.ndarray:

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..color import rgb_to_jpeg_ycbcr
+from ..degrade import jpeg_compress
 from ..errors import BrightroomError, quiet_logger
 from ..io.files import atomic_write
 from .zoo import get_model, load_model
@@ -21,6 +23,9 @@ INPUT_CONVENTIONS = {
     "blind": ("image: float32 N x 3 x H x W, sRGB in [0, 1] (a gray image as three equal channels); H and W "
               "multiples of 8 (pad by reflection); the model estimates the noise itself; output: the denoised image"),
     "sr": ("image: float32 N x 3 x H x W, sRGB in [0, 1]; output: N x 3 x {scale}H x {scale}W"),
+    "jpeg": ("plane: float32 N x 1 x H x W in [0, 1], a gray JPEG or the Y of a colour one (full-range YCbCr, "
+             "as JPEG codes it); H and W multiples of 8 (pad by reflection); the model reads the compression "
+             "from the pixels; output: the plane with its JPEG artifacts removed"),
 }
 
 
@@ -32,6 +37,9 @@ def export_onnx(name: str, path: str | Path, *, scale: int | None = None, int8: 
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         raise BrightroomError(f"cannot write '{path}': name the exported model '*.onnx'.")
+    if entry.task == "raw":
+        raise BrightroomError(f"'{name}' is not exported: it takes packed Bayer planes and a noise map of the sensor's "
+                              "profile, which only Brightroom's RAW pipeline makes.")
     if entry.task == "sr":
         if scale not in (entry.scales or ()):
             raise BrightroomError(f"'{name}' upscales by {', '.join(map(str, entry.scales or ()))}; give --scale.")
@@ -44,7 +52,9 @@ def export_onnx(name: str, path: str | Path, *, scale: int | None = None, int8: 
     net = load_model(name)
     channels = entry.channels
     example = torch.rand(1, channels, 64, 64)
-    if entry.blind:
+    if entry.task == "jpeg":
+        kind, inputs, names, constants = "jpeg", (example,), ["plane"], {}
+    elif entry.blind:
         kind, inputs, names, constants = "blind", (example,), ["image"], {}
     elif entry.task == "denoise":
         kind, inputs, names, constants = "denoise", (example, torch.full((1, 1, 64, 64), 0.1)), ["image", "sigma"], {}
@@ -75,8 +85,11 @@ def _quantised(model, names: list[str], calibration: list[np.ndarray], kind: str
             # at noise levels across its range, with their noise maps
             self.feeds, rng = [], np.random.default_rng(0)
             for index, image in enumerate(calibration):
-                sigma = 0.0 if kind == "sr" else float(np.linspace(5, 50, len(calibration))[index]) / 255
+                sigma = 0.0 if kind in ("sr", "jpeg") else float(np.linspace(5, 50, len(calibration))[index]) / 255
                 noisy = image + rng.normal(0.0, sigma, image.shape) if sigma else image
+                if kind == "jpeg":  # JPEG planes at qualities across the range
+                    quality = int(np.linspace(10, 90, len(calibration))[index])
+                    noisy = jpeg_compress(rgb_to_jpeg_ycbcr(image)[..., :1], quality)
                 x = np.ascontiguousarray(noisy.transpose(2, 0, 1)[None], dtype=np.float32)
                 feed = {names[0]: x}
                 if kind == "denoise":

@@ -49,6 +49,13 @@ def _stand_in_torchvision() -> None:
                         "torchvision.transforms.functional": functional})
 
 
+def is_upscaler(path: str | Path) -> bool:
+    """Whether a checkpoint holds a super-resolution model (else a restoration one); a clear error
+    for anything spandrel does not read."""
+    model = _load_foreign(path)
+    return model.purpose == "SR" or model.scale != 1
+
+
 def load_foreign_upscaler(path: str | Path):
     """A spandrel model descriptor for a user's super-resolution checkpoint, or a clear error."""
     model = _load_foreign(path)

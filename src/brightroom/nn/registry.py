@@ -15,6 +15,7 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from ..errors import BrightroomError
 from .denoiser import NoiseLevelUNet
+from .jpeg import JPEGRestorer
 from .real import RealPhotoDenoiser
 from .sr import MultiScaleSR
 
@@ -22,6 +23,7 @@ ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
     "NoiseLevelUNet": NoiseLevelUNet,
     "MultiScaleSR": MultiScaleSR,
     "RealPhotoDenoiser": RealPhotoDenoiser,
+    "JPEGRestorer": JPEGRestorer,
 }
 
 def build(architecture: str, **kwargs) -> torch.nn.Module:

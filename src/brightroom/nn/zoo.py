@@ -99,6 +99,9 @@ MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in [
                blind=True),
     ModelEntry("denoise-raw", "raw", "brightroom-raw", 4,
                "U-Net on the packed Bayer planes, before demosaicking, conditioned on the sensor's noise profile"),
+    ModelEntry("deblock", "jpeg", "brightroom", 1,
+               "blind JPEG artifact remover: estimates the compression itself, restores each JPEG plane",
+               blind=True),
     ModelEntry("sr-classic", "sr", "brightroom", 3,
                "multi-scale residual network trained on bicubic downsampling (x2, x3, x4)", kind="classic"),
     ModelEntry("sr-real", "sr", "brightroom-real", 3,
@@ -112,7 +115,7 @@ def get_model(name: str) -> ModelEntry:
     >>> get_model("no-such-model")
     Traceback (most recent call last):
     ...
-    brightroom.errors.BrightroomError: unknown model 'no-such-model' (known: denoise-color, denoise-gray, denoise-real, denoise-raw, sr-classic, sr-real).
+    brightroom.errors.BrightroomError: unknown model 'no-such-model' (known: denoise-color, denoise-gray, denoise-real, denoise-raw, deblock, sr-classic, sr-real).
     """
     if name not in MODELS:
         raise BrightroomError(f"unknown model '{name}' (known: {', '.join(MODELS)}).")

@@ -29,7 +29,7 @@ from .. import __version__
 from ..errors import BrightroomError
 from ..io.formats import FORMATS
 from ..pipeline import ENHANCE_MODES, Recipe, default_methods
-from ..tasks import methods, task_names
+from ..tasks import FOREIGN_PREFIX, methods, register_weights, task_names
 from ..tasks.denoise import Strength
 from .jobs import DONE, FAILED, OUTPUT_FORMATS, QUEUED, Job, JobManager, ServiceError, format_bytes
 from .settings import Settings
@@ -80,10 +80,18 @@ def read_options(
     raw_denoise: Annotated[str, Form(description="a RAW upload's denoising on its Bayer data before development: "
                                                  "'auto' (the profile measured from the file), 'off' or a strength "
                                                  "from 0 to 4")] = "auto",
+    jpeg: Annotated[str, Form(description="JPEG artifact removal: 'auto' (when the photo shows them, with enhance "
+                                          "'auto' or 'denoise'), 'on', 'off' or the quality (1-100) it was saved at")
+                    ] = "auto",
+    jpeg_strength: Annotated[str, Form(description="JPEG artifact removal's strength: 0 (untouched) to 4, 1 follows "
+                                                   "the quality; empty for 1")] = "",
     format: Annotated[str, Form(description="output format: " + ", ".join(OUTPUT_FORMATS) +
                                             "; 'auto' keeps PNG, JPEG and WebP, else PNG")] = "auto",
 ) -> Options:
     """Form fields -> Options; a bad value is a 400 with one sentence."""
+    if any(value.strip().startswith(FOREIGN_PREFIX) for value in (method, upscale_method)):
+        raise ServiceError(400, "a request names a method (GET /v1/methods), never a weights file; the server's "
+                                "operator offers their own models with 'brightroom serve --weights NAME=PATH'.")
     try:
         sigma_value = None if sigma.strip().lower() in ("", "auto") else sigma.strip()
         scale = None if upscale.strip().lower() in ("", "1", "none", "off") else upscale.strip()
@@ -91,7 +99,8 @@ def read_options(
                  (("overall", strength), ("luma", luma_strength), ("color", color_strength)) if value.strip()}
         recipe = Recipe(enhance=enhance.strip().lower(), sigma=sigma_value, method=method.strip() or None,
                         upscale=scale, upscale_method=upscale_method.strip() or None,
-                        strength=Strength(**given) if given else None, raw_denoise=raw_denoise.strip().lower() or "auto")
+                        strength=Strength(**given) if given else None, raw_denoise=raw_denoise.strip().lower() or "auto",
+                        jpeg=jpeg.strip().lower() or "auto", jpeg_strength=jpeg_strength.strip() or 1.0)
     except BrightroomError as error:
         raise ServiceError(400, str(error)) from None
     if format.strip().lower() not in OUTPUT_FORMATS:
@@ -105,9 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     >>> from fastapi.testclient import TestClient
     >>> with TestClient(create_app(Settings(workers=1))) as client:
     ...     sorted(client.get("/v1/methods").json()["tasks"])
-    ['denoise', 'raw', 'sr']
+    ['denoise', 'jpeg', 'raw', 'sr']
     """
     settings = settings or Settings()
+    for name, path in settings.weights:
+        register_weights(name, path)
     manager = JobManager(settings)
 
     @asynccontextmanager

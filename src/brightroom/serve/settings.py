@@ -28,6 +28,9 @@ class Settings:
       until its share is free; one that alone needs more gets 413. Default: half the machine's RAM.
     - ``work_dir``: where uploads and results live (a fresh folder inside it,
       removed at shutdown); None for the system's temporary folder.
+    - ``weights``: (name, path) of the operator's own checkpoints (public architectures, through
+      spandrel), registered at start as denoising or upscaling methods of that name; a request
+      names them, never a file.
 
     >>> Settings(workers=2, queue_limit=4).workers
     2
@@ -45,6 +48,7 @@ class Settings:
     small_image_pixels: int = 1_000_000
     memory_budget_bytes: int = field(default_factory=lambda: _physical_memory() // 2)
     work_dir: Path | None = None
+    weights: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         minimums = {"max_upload_bytes": 1, "max_pixels": 1, "workers": 1, "queue_limit": 0, "small_image_pixels": 1,
@@ -89,6 +93,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ttl", type=float, default=defaults.ttl_seconds,
                         help="seconds uploads and results are kept after a job ends")
     parser.add_argument("--work-dir", default=None, help="where uploads and results live (default: the system's temp)")
+    parser.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
+                        help="your own checkpoint (DnCNN, Real-ESRGAN, SwinIR...: spandrel), offered as the method "
+                             "NAME for denoising or upscaling (repeatable)")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -102,7 +109,20 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         small_image_pixels=int(args.small_megapixels * 1e6),
         memory_budget_bytes=int(args.memory_budget_gb * 1024 * MB),
         work_dir=args.work_dir,
+        weights=tuple(_named_weights(item) for item in args.weights),
     )
+
+
+def _named_weights(item: str) -> tuple[str, str]:
+    """'NAME=PATH' from ``--weights``.
+
+    >>> _named_weights("dncnn=models/dncnn.pth")
+    ('dncnn', 'models/dncnn.pth')
+    """
+    name, separator, path = item.partition("=")
+    if not separator or not name.strip() or not path.strip():
+        raise BrightroomError(f"--weights takes NAME=PATH (e.g. dncnn=dncnn_color.pth), not '{item}'.")
+    return name.strip(), path.strip()
 
 
 def _physical_memory() -> int:

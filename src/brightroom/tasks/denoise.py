@@ -15,7 +15,7 @@ from functools import partial
 import cv2
 import numpy as np
 
-from ..errors import BrightroomError
+from ..errors import BrightroomError, check_number
 from ..image import as_rgb, check_image
 from ..metrics import estimate_noise_sigma
 from ..nn.zoo import models as _zoo_models
@@ -48,7 +48,7 @@ class Strength:
 
     def __init__(self, overall: float = 1.0, luma: float = 1.0, color: float = 1.0):
         for name, value in (("", overall), ("luminance ", luma), ("colour ", color)):
-            _check_strength(f"the {name}strength", value)
+            check_strength(f"the {name}strength", value)
         object.__setattr__(self, "overall", float(overall))
         object.__setattr__(self, "luma_factor", float(luma))
         object.__setattr__(self, "color_factor", float(color))
@@ -66,14 +66,9 @@ class Strength:
         return f"luminance x{self.luma:g}, colour x{self.color:g}"
 
 
-def _check_strength(name: str, value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or not np.isfinite(number) or not 0 <= number <= MAX_STRENGTH:
-        raise BrightroomError(f"{name} must be a number from 0 to {MAX_STRENGTH:g}, not {value}.")
-    return number
+def check_strength(name: str, value) -> float:
+    """A restoration strength: 0 (untouched) to 4."""
+    return check_number(name, value, 0.0, MAX_STRENGTH)
 
 
 def is_monochrome(image: np.ndarray, tolerance: float = 1.5 / 255) -> bool:

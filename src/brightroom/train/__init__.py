@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..errors import BrightroomError
 from .config import load_config
 
-TASKS = ("denoise", "raw", "real", "sr")
+TASKS = ("denoise", "jpeg", "raw", "real", "sr")
 
 
 def run_training(task: str, config_name: str, *, resume: bool = False, max_steps: int | None = None,
@@ -17,7 +17,7 @@ def run_training(task: str, config_name: str, *, resume: bool = False, max_steps
     >>> run_training("paint", "denoise-color")
     Traceback (most recent call last):
     ...
-    brightroom.errors.BrightroomError: unknown training task 'paint' (known: denoise, raw, real, sr).
+    brightroom.errors.BrightroomError: unknown training task 'paint' (known: denoise, jpeg, raw, real, sr).
     """
     if task not in TASKS:
         raise BrightroomError(f"unknown training task '{task}' (known: {', '.join(TASKS)}).")

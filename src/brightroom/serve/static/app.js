@@ -7,7 +7,7 @@ const BROWSER_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "im
 const POLL_MS = 350;
 const MAX_BUSY_RETRIES = 3;
 
-const state = { file: null, rawSuffixes: [], previewUrl: null, job: null, busyRetries: 0, realModel: false, blindMethods: [] };
+const state = { file: null, rawSuffixes: [], previewUrl: null, job: null, busyRetries: 0, realModel: false, jpegModel: false, blindMethods: [] };
 
 // ---------------------------------------------------------------- setup
 
@@ -22,6 +22,7 @@ async function loadCatalog() {
     for (const method of methods.tasks.sr) upscaler.add(new Option(`${method.name} · ${method.summary}`, method.name));
     state.blindMethods = methods.tasks.denoise.filter((m) => m.blind).map((m) => m.name);
     state.realModel = state.blindMethods.includes(methods.defaults.denoise);
+    state.jpegModel = Boolean(methods.defaults.jpeg);
     updateOptionHints();
     const raw = formats.formats.find((f) => f.name === "raw");
     state.rawSuffixes = raw ? raw.suffixes : [];
@@ -89,6 +90,9 @@ function readOptions() {
       if ($(id).value !== "1") form.append(field, $(id).value);
     }
   }
+  const jpeg = document.querySelector("input[name=jpeg]:checked").value;
+  form.append("jpeg", jpeg);
+  if (jpeg !== "off" && $("jpeg-strength").value !== "1") form.append("jpeg_strength", $("jpeg-strength").value);
   const upscale = document.querySelector("input[name=upscale]:checked").value;
   form.append("upscale", upscale);
   if (upscale !== "1" && $("upscale-method").value) form.append("upscale_method", $("upscale-method").value);
@@ -115,9 +119,18 @@ function updateOptionHints() {
   const chosen = $("method").value;
   const blind = chosen ? state.blindMethods.includes(chosen) : state.realModel;
   $("real-strength").hidden = !blind || enhance === "off" || (enhance === "denoise" && manual);
-  for (const id of ["strength-all", "strength-luma", "strength-color"]) {
+  for (const id of ["strength-all", "strength-luma", "strength-color", "jpeg-strength"]) {
     $(`${id}-value`).textContent = `×${Number($(id).value).toFixed(2)}`;
   }
+  const jpeg = document.querySelector("input[name=jpeg]:checked").value;
+  $("jpeg-strength-row").hidden = jpeg === "off" || !state.jpegModel;
+  $("jpeg-group").hidden = !state.jpegModel;
+  $("jpeg-hint").textContent = {
+    auto: enhance === "off" ? "Auto applies with Enhance Auto or Denoise; choose On to remove artifacts alone."
+      : "Removes blocks and ringing when the photo shows them (its quality read from the file or the pixels).",
+    on: "Always removes JPEG artifacts, at the quality the file or its pixels say.",
+    off: "JPEG artifacts are left as they are.",
+  }[jpeg];
 }
 
 // ---------------------------------------------------------------- running a job
@@ -385,7 +398,7 @@ $("options").addEventListener("submit", runJob);
 $("options").addEventListener("change", updateOptionHints);
 $("sigma").addEventListener("input", updateOptionHints);
 $("method").addEventListener("change", updateOptionHints);
-for (const id of ["strength-all", "strength-luma", "strength-color"]) $(id).addEventListener("input", updateOptionHints);
+for (const id of ["strength-all", "strength-luma", "strength-color", "jpeg-strength"]) $(id).addEventListener("input", updateOptionHints);
 $("again").addEventListener("click", startOver);
 
 let dragDepth = 0;
