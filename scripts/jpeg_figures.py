@@ -3,7 +3,7 @@
 70), and a real old JPEG (RNI15's Audrey Hepburn, its quality read from its own tables). Each
 figure is the compressed crop, Brightroom's restoration (`deblock` as on a file: told the quality
 the tables say) and, where there is one, the original; shown twice their size (nearest
-neighbour) so the 8 x 8 blocks can be seen. Prints the PSNR of each crop's whole image.
+neighbour) so the 8 x 8 blocks can be seen. Writes docs/jpeg/README.md with the PSNR of each whole image.
 
 Run from the repo root:  .venv/bin/python scripts/jpeg_figures.py
 """
@@ -32,11 +32,12 @@ def enlarged(image: np.ndarray) -> np.ndarray:
 
 
 def figure(name: str, panels: list[np.ndarray], rows: slice, cols: slice) -> None:
-    brightroom.write_image(OUT / f"{name}.png", side_by_side([enlarged(p[rows, cols]) for p in panels]))
+    brightroom.write_image(OUT / f"{name}.png", side_by_side([enlarged(p[rows, cols]) for p in panels]), overwrite=True)
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    notes = []
     test = data_root() / "test"
     cases = [("live1-monarch-q10", test / "LIVE1" / "monarch.png", 10, False),
              ("live1-parrots-q20", test / "LIVE1" / "parrots.png", 20, False),
@@ -55,13 +56,25 @@ def main() -> None:
             restored = deblock(compressed, quality=quality)
         rows, cols = busiest_crop(as_rgb(original), slice(0, original.shape[0]), CROP)
         figure(name, [compressed, restored, original], rows, cols)
-        print(f"{name}: JPEG {psnr(compressed, original):.2f} dB, brightroom {psnr(restored, original):.2f} dB")
+        saves = f"quality 30, a 4-pixel crop, then {quality}" if "then" in name else f"quality {quality}"
+        notes.append(f"- `{name}.png`: `{path.name}`{' as gray' if gray else ''}, {saves}: the JPEG, Brightroom, the "
+                     f"original. Whole image: JPEG {psnr(compressed, original):.2f} dB, Brightroom "
+                     f"{psnr(restored, original):.2f} dB.")
     real = brightroom.read_image(data_root() / "real" / "RNI15" / "Audrey_Hepburn.jpg")
     quality = jpeg_quality_of(real.pixels, real.jpeg_quality)
     restored = deblock(real.pixels, quality=quality.value)
     rows, cols = busiest_crop(as_rgb(real.pixels), slice(0, real.pixels.shape[0]), CROP)
     figure("rni15-audrey-real-jpeg", [real.pixels, restored], rows, cols)
-    print(f"rni15-audrey-real-jpeg: tables say {real.jpeg_quality}, restored at {quality.value} ({quality.source})")
+    notes.append(f"- `rni15-audrey-real-jpeg.png`: RNI15's `Audrey_Hepburn.jpg`, a real old JPEG (its tables say "
+                 f"quality {real.jpeg_quality}; restored at {quality.value}, {quality.source}): the file, Brightroom "
+                 "(no original exists).")
+    (OUT / "README.md").write_text(
+        "# JPEG artifact removal, crops at twice their size\n\n"
+        "Written by `scripts/jpeg_figures.py` (the `deblock` model, as `brightroom deblock` runs it on a file: "
+        "told the quality the file's tables say). Each crop is the window with the most fine detail, shown "
+        "enlarged 2x (nearest neighbour) so the 8 x 8 blocks can be seen. None of these images was trained on.\n\n"
+        + "\n".join(notes) + "\n")
+    print("\n".join(notes))
 
 
 if __name__ == "__main__":

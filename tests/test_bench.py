@@ -96,7 +96,13 @@ def test_speed_run_reports_time_size_and_peak_memory(capsys):
     line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("| denoise-speed")][0]
     cells = [cell.strip() for cell in line.strip("|").split("|")]
     assert cells[1] == "nlm" and cells[2] == "258 x 194 (0.1 MP)"
-    assert float(cells[4]) > 0 and 0.05 < float(cells[6]) < 3  # seconds, peak RSS in GB
+    assert float(cells[4]) > 0 and 0.05 < float(cells[8]) < 3  # seconds, peak RSS in GB
+    assert cells[6] == cells[7] == "-"  # no GMAC count for a classical method
+    assert main(["bench", "--task", "denoise", "--megapixels", "0.05", "--methods", "brightroom", "--sigmas", "25",
+                 "--quiet"]) == 0
+    line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("| denoise-speed")][0]
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert float(cells[6]) == pytest.approx(111, abs=1) and float(cells[7]) > 0  # GMAC per MP, GMAC/s
 
 
 def test_bench_needs_datasets_or_megapixels(capsys):
@@ -158,3 +164,20 @@ def test_the_jpeg_benchmark_refuses_bad_qualities_and_methods(image_folder):
         run_jpeg_benchmark([str(image_folder)], [10], ["fbcnn"], show_progress=False)
     row = run_jpeg_benchmark([str(image_folder)], [10], show_progress=False)[0]
     assert row["gray"] is False and row["images"] == 3 and 20 < row["psnr"] < 45
+
+
+@pytest.mark.slow
+def test_the_jpeg_benchmark_scores_the_model_and_re_saved_crops(image_folder):
+    from brightroom.bench.jpeg import run_jpeg_benchmark
+    from brightroom.nn.zoo import get_model
+
+    if not get_model("deblock").shipped:
+        pytest.skip("deblock is not shipped")
+    rows = run_jpeg_benchmark([str(image_folder)], [10], ["jpeg", "brightroom", "brightroom-blind"],
+                              show_progress=False)
+    jpeg, told, blind = rows
+    assert told["psnr"] > jpeg["psnr"] + 0.1 and blind["psnr"] > jpeg["psnr"] + 0.1
+    assert told["psnr_b"] > jpeg["psnr_b"]  # the blocking score of each method's own output
+    resaved = run_jpeg_benchmark([str(image_folder)], [70], ["jpeg"], first_quality=30, show_progress=False)[0]
+    once = run_jpeg_benchmark([str(image_folder)], [70], ["jpeg"], show_progress=False)[0]
+    assert resaved["first_quality"] == 30 and resaved["psnr"] < once["psnr"]

@@ -204,10 +204,9 @@ def test_tiled_runs_report_each_tile_to_the_context_listener():
 def test_the_operators_own_weights_are_named_methods_on_the_server_and_in_batch(tmp_path, monkeypatch):
     import importlib.util
 
-    from brightroom import tasks
-
     from fastapi.testclient import TestClient
 
+    from brightroom import tasks
     from brightroom.cli import main
     from brightroom.io import read_image, write_image
     from brightroom.serve.app import create_app

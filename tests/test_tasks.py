@@ -15,8 +15,9 @@ def _smooth_image(channels: int, size: int = 64) -> np.ndarray:
 
 
 def test_registry_lists_tasks_and_methods():
-    assert task_names() == ["denoise", "raw", "sr"]
+    assert task_names() == ["denoise", "jpeg", "raw", "sr"]
     assert set(methods("raw")) == {"brightroom-raw"} and methods("raw")["brightroom-raw"].learned
+    assert set(methods("jpeg")) == {"brightroom"} and methods("jpeg")["brightroom"].blind
     assert {"nlm", "bm3d", "brightroom"} <= set(methods("denoise"))
     assert {"bicubic", "lanczos"} <= set(methods("sr"))
     assert methods("denoise")["brightroom"].learned and not methods("denoise")["bm3d"].learned

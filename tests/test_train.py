@@ -85,7 +85,7 @@ def test_resume_without_checkpoint_and_wrong_task_are_errors(tmp_path, image_fol
     assert "no checkpoint" in capsys.readouterr().err
     assert main(["train", "sr", "--config", str(config)]) == 2
     assert main(["train", "denoise", "--config", "no-such-config"]) == 2
-    assert "shipped: denoise-color, denoise-gray" in capsys.readouterr().err
+    assert "shipped: deblock, denoise-color, denoise-gray" in capsys.readouterr().err
 
 
 def test_shipped_configs_load():

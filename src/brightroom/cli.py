@@ -107,11 +107,11 @@ def cmd_info(args) -> None:
         luma, color = (float(np.median([getattr(r, part) for r in readings])) for part in ("luma", "color"))
         lines.append(f"noise:       luminance {luma:.1f}, colour {color:.1f} (the real-photo model's estimate, "
                      "0-255 scale)")
-    if find_model("jpeg", "brightroom").shipped and info.format != "raw":
-        from .tasks.jpeg import estimate_jpeg_quality
+    if find_model("jpeg", "brightroom").shipped and info.format != "raw" and min(pixels.shape[:2]) >= 8:
+        from .pipeline import jpeg_quality_of
 
-        quality = float(np.median([estimate_jpeg_quality(tile) for tile in tiles]))
-        lines.append(f"JPEG look:   quality {quality:.0f} (read from the pixels by the JPEG model; 100: no artifacts)")
+        reading = jpeg_quality_of(tiles[0])
+        lines.append(f"JPEG look:   quality {reading.value} ({reading.source}; 100: no compression)")
     print("\n".join(lines))
 
 

@@ -28,6 +28,7 @@ _JPEG_YCBCR_MATRIX = np.array(
     ]
 )
 _JPEG_YCBCR_OFFSET = np.array([0.0, 0.5, 0.5])
+_JPEG_YCBCR_INVERSE = np.linalg.inv(_JPEG_YCBCR_MATRIX).astype(np.float32)
 
 # XYZ (D65 white) -> linear sRGB, the IEC 61966-2-1 matrix.
 XYZ_TO_LINEAR_SRGB = np.array(
@@ -69,8 +70,8 @@ def rgb_to_jpeg_ycbcr(rgb: np.ndarray) -> np.ndarray:
     >>> rgb_to_jpeg_ycbcr(np.array([[[1.0, 1.0, 1.0]]])).round(4).tolist()
     [[[1.0, 0.5, 0.5]]]
     """
-    rgb = np.asarray(rgb, dtype=np.float64)
-    return (rgb @ _JPEG_YCBCR_MATRIX.T + _JPEG_YCBCR_OFFSET).astype(np.float32)
+    rgb = np.asarray(rgb, dtype=np.float32)  # float32 throughout: a 24 MP photo in 0.3 GB, not 0.6
+    return rgb @ _JPEG_YCBCR_MATRIX.T.astype(np.float32) + _JPEG_YCBCR_OFFSET.astype(np.float32)
 
 
 def jpeg_ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
@@ -80,8 +81,8 @@ def jpeg_ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
     >>> bool(np.allclose(jpeg_ycbcr_to_rgb(rgb_to_jpeg_ycbcr(x)), x, atol=1e-5))
     True
     """
-    ycbcr = np.asarray(ycbcr, dtype=np.float64)
-    return ((ycbcr - _JPEG_YCBCR_OFFSET) @ np.linalg.inv(_JPEG_YCBCR_MATRIX).T).astype(np.float32)
+    ycbcr = np.asarray(ycbcr, dtype=np.float32)
+    return (ycbcr - _JPEG_YCBCR_OFFSET.astype(np.float32)) @ _JPEG_YCBCR_INVERSE.T
 
 
 def rgb_to_y(rgb: np.ndarray) -> np.ndarray:

@@ -46,12 +46,14 @@ NOISE_THRESHOLD = 1.0
 CLEAN_LEVEL = 2.0
 JPEG_QUALITY = 95  # results written as JPEG: high enough not to add visible loss to a restored photo
 # enhance 'auto' removes JPEG artifacts from a photo saved at this quality or below (its tables', or
-# the one the JPEG model reads from its pixels); above it they are below what the eye finds.
-JPEG_AUTO_QUALITY = 90
+# its pixels' DCT lattice; never on the learned estimator's guess alone): above it the gain is small
+# (about 0.5 dB at quality 80) beside re-encoding a phone's photo.
+JPEG_AUTO_QUALITY = 75
 JPEG_MODES = ("auto", "on", "off")
-# The pixels overrule a JPEG's tables when they read a quality this much lower (a re-saved photo);
-# the blind reading is within about 5 of the truth on a single save (measured in the model's card).
-JPEG_RESAVE_MARGIN = 15
+# A noisy photo goes to the real-photo model (trained on camera JPEGs of quality 50-95) without the
+# JPEG step above this quality: first the JPEG model, then it, gained 0.1-0.35 dB at quality 30-50 and
+# lost 0.1-0.2 dB at 75 (scripts/jpeg_and_noise.py, in the deblock model's card).
+JPEG_WITH_NOISE_QUALITY = 60
 
 
 @dataclass(frozen=True)
@@ -84,20 +86,24 @@ class JPEGQuality:
         return f"{self.value}, {self.source}"
 
 
-def jpeg_quality_of(pixels: np.ndarray, file_quality: int | None = None) -> JPEGQuality:
-    """The quality a photo's artifacts show: its file's tables (a JPEG's own), unless the JPEG model
-    reads a much stronger compression from its pixels (by :data:`JPEG_RESAVE_MARGIN`): a photo
-    compressed before, then re-saved higher, keeps the first save's loss. Without tables, the pixels'.
+def jpeg_quality_of(pixels: np.ndarray, file_quality: int | None = None, *, estimate: bool = True) -> JPEGQuality:
+    """The quality a photo's artifacts show: a JPEG file's own tables; else the pixels' DCT lattice
+    (exact for a photo once saved as JPEG); else, with ``estimate``, the learned estimator where an
+    8 x 8 grid shows; else 100 (no compression found).
 
     >>> jpeg_quality_of(np.full((64, 64, 1), 0.5, np.float32), 40)
     JPEGQuality(value=40, source="from the file's tables")
     """
-    from .tasks.jpeg import estimate_jpeg_quality
+    from .tasks.jpeg import read_jpeg_quality
 
-    estimated = int(round(estimate_jpeg_quality(pixels)))
-    if file_quality is not None and estimated >= file_quality - JPEG_RESAVE_MARGIN:
+    if file_quality is not None:
         return JPEGQuality(int(file_quality), "from the file's tables")
-    return JPEGQuality(estimated, "read from the pixels")
+    quality, how = read_jpeg_quality(pixels)
+    if how == "estimator" and not estimate:
+        return JPEGQuality(100, "no quantisation lattice in the pixels")
+    source = {"lattice": "read from the pixels' DCT", "estimator": "estimated from the pixels",
+              "none": "no compression in the pixels"}[how]
+    return JPEGQuality(int(round(quality)), source)
 
 
 def best_denoise_method(channels: int = 3, *, blind: bool = False) -> str:
@@ -250,8 +256,8 @@ class Recipe:
     model. ``raw_denoise`` ('auto', 'off' or a strength from 0 to 4) is the RAW denoising of a RAW
     file, on its Bayer data before development (see :func:`read_raw_photo`). ``jpeg`` is the JPEG
     artifact removal: 'auto' (with enhance 'auto' or 'denoise': when the photo shows artifacts, at
-    quality :data:`JPEG_AUTO_QUALITY` or below), 'on' (always, at the quality the file's tables or
-    its pixels say), 'off', or a quality from 1 to 100 (always, at that quality); ``jpeg_strength``
+    quality :data:`JPEG_AUTO_QUALITY` or below by its tables or its pixels' DCT lattice), 'on' (at
+    the quality the file's tables or its pixels say, the learned estimator's reading included), 'off', or a quality from 1 to 100 (always, at that quality); ``jpeg_strength``
     (0 to 4) scales it. Every option is checked on construction; a bad one is a BrightroomError.
 
     >>> Recipe("denoise", sigma=15, method="nlm").describe()
@@ -336,6 +342,10 @@ class Recipe:
             else:
                 options = {"sigma": round(resolve_sigma(pixels, self.sigma), 2)}
             steps.append(Step("denoise", method, options))
+        if self.jpeg == "auto" and len(steps) > 1 and steps[0].task == "jpeg" and steps[1].task == "denoise" \
+                and get_method("denoise", steps[1].method).blind \
+                and steps[0].options["quality"].value > JPEG_WITH_NOISE_QUALITY:
+            steps = steps[1:]  # the real-photo model alone does better on a noisy, lightly compressed photo
         if self.upscale:
             steps.append(Step("sr", self.upscale_method or best_upscale_method("real"), {"scale": self.upscale}))
         return steps
@@ -350,7 +360,7 @@ class Recipe:
         else:
             from .tasks.jpeg import CLEAN_QUALITY
 
-            quality = jpeg_quality_of(pixels, file_quality)
+            quality = jpeg_quality_of(pixels, file_quality, estimate=self.jpeg == "on")
             if quality.value > (JPEG_AUTO_QUALITY if self.jpeg == "auto" else CLEAN_QUALITY):
                 return None  # no artifacts to remove: the photo is left as it is
         strength = self.jpeg_strength if self.jpeg_strength != 1 else None
@@ -379,7 +389,7 @@ def parse_recipe(recipe: str | Recipe) -> Recipe:
     >>> parse_recipe("sharpen")
     Traceback (most recent call last):
     ...
-    brightroom.errors.BrightroomError: unknown recipe 'sharpen'; use 'auto', 'denoise', 'develop' (RAW files developed, nothing else), 'upscale2', 'upscale3', 'upscale4', or two joined with '+' (e.g. 'auto+upscale2').
+    brightroom.errors.BrightroomError: unknown recipe 'sharpen'; use 'auto', 'denoise', 'deblock' (JPEG artifacts removed), 'develop' (RAW files developed, nothing else), 'upscale2', 'upscale3', 'upscale4', or two joined with '+' (e.g. 'auto+upscale2').
     """
     if isinstance(recipe, Recipe):
         return recipe

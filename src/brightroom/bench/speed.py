@@ -50,13 +50,14 @@ def gmacs_per_megapixel(task: str, method: str, setting: float) -> float | None:
     from ..nn.zoo import find_model, load_model
     from ..tasks import get_method
 
-    if task not in ("denoise", "sr", "jpeg") or not get_method(task, method.removesuffix("-blind")).learned:
+    if task not in ("denoise", "sr", "jpeg") or method.endswith("-ensemble") \
+            or not get_method(task, method.removesuffix("-blind")).learned:
         return None
     side = 128
     x = torch.rand(1, 3, side, side)
     if task == "denoise":
         entry = find_model("denoise", method, 3)
-        if not entry.shipped or method.endswith("-ensemble"):
+        if not entry.shipped:
             return None
         net = load_model(entry.name)
         cost = gmacs(net, x) if entry.blind else gmacs(net, x, torch.full((1, 1, side, side), 0.1))

@@ -139,12 +139,12 @@ def jpeg_quality(tables: dict[int, list[int]] | None) -> int | None:
     luma = np.asarray(tables[0], np.float64).ravel()
     if luma.size != 64:
         return None
-    distances = np.abs(np.log(_ijg_luma_tables()) - np.log(np.maximum(luma, 1.0))).sum(axis=1)
+    distances = np.abs(np.log(ijg_luma_tables()) - np.log(np.maximum(luma, 1.0))).sum(axis=1)
     return int(np.argmin(distances)) + 1
 
 
 @functools.cache
-def _ijg_luma_tables() -> np.ndarray:
+def ijg_luma_tables() -> np.ndarray:
     """The luminance tables libjpeg writes at qualities 1-100 (100 x 64, Pillow's order)."""
     tables = []
     for quality in range(1, 101):
