@@ -27,6 +27,35 @@ def image_folder(tmp_path: Path) -> Path:
     return folder
 
 
+def train_two_steps(tmp_path: Path, task: str, name: str, sections: str):
+    """Train a tiny config two steps through the CLI (``sections``: its task, model and data
+    sections; the schedule and run sections are added here); the last log record and the exported model."""
+    import json
+
+    from brightroom.cli import main
+    from brightroom.nn.registry import load_weights
+
+    config = tmp_path / f"{name}.toml"
+    config.write_text(sections + f"""
+[optim]
+steps = 2
+lr = 1e-3
+lr_min = 1e-5
+auxiliary_weight = 0.1
+[run]
+precision = "fp32"
+seed = 0
+checkpoint = "{tmp_path / 'ckpt.pt'}"
+log = "{tmp_path / 'log.jsonl'}"
+output = "{tmp_path / f'{name}.safetensors'}"
+checkpoint_every = 2
+validate_every = 2
+""")
+    assert main(["train", task, "--config", str(config)]) == 0
+    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
+    return record, load_weights(tmp_path / f"{name}.safetensors")
+
+
 def shared_set(name: str) -> Path:
     """A set of the shared datasets, or skip when the datasets are not beside the repo."""
     folder = data_root() / "test" / name

@@ -2,7 +2,6 @@
 reading it from the pixels), the pipeline's JPEG step, the command, the service, bad options."""
 
 import io
-import json
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from brightroom.nn.zoo import get_model
 from brightroom.pipeline import JPEG_AUTO_QUALITY, Recipe, jpeg_quality_of, parse_recipe
 from brightroom.tasks.jpeg import deblock, estimate_jpeg_quality, parse_jpeg_quality
 from brightroom.train.jpeg import compressed, half, jpeg_example
-from conftest import shared_set, smooth_image
+from conftest import shared_set, smooth_image, train_two_steps
 
 needs_model = pytest.mark.skipif(not get_model("deblock").shipped, reason="deblock weights not shipped")
 
@@ -229,14 +228,11 @@ def test_the_service_takes_jpeg_options(photo):
 def test_the_jpeg_model_trains_a_few_steps_and_exports(tmp_path):
     import torch
 
-    from brightroom.nn.registry import load_weights
-
     for name, channels, size in (("gray", 1, 80), ("color", 3, 120)):
         (tmp_path / name).mkdir()
         for index in range(3):
             write_image(tmp_path / name / f"{index}.png", smooth_image(size, size, channels, seed=index))
-    config = tmp_path / "jpeg.toml"
-    config.write_text(f"""
+    record, model = train_two_steps(tmp_path, "jpeg", "tiny-jpeg", f"""
 task = "jpeg"
 name = "tiny-jpeg"
 [model]
@@ -251,24 +247,8 @@ train_color = "{tmp_path / 'color'}"
 holdout_every = 3
 patch_size = 16
 batch_size = 4
-[optim]
-steps = 2
-lr = 1e-3
-lr_min = 1e-5
-auxiliary_weight = 0.1
-[run]
-precision = "fp32"
-seed = 0
-checkpoint = "{tmp_path / 'ckpt.pt'}"
-log = "{tmp_path / 'log.jsonl'}"
-output = "{tmp_path / 'tiny-jpeg.safetensors'}"
-checkpoint_every = 2
-validate_every = 2
 """)
-    assert main(["train", "jpeg", "--config", str(config)]) == 0
-    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
     assert record["step"] == 2 and record["val_psnr"] > 10
-    model = load_weights(tmp_path / "tiny-jpeg.safetensors")
     with torch.no_grad():
         assert model(torch.rand(1, 1, 16, 16)).shape == (1, 1, 16, 16)
         assert model.estimator(torch.rand(1, 1, 16, 24)).shape == (1, 1, 16, 24)

@@ -2,7 +2,6 @@
 denoiser in develop / burst / the per-photo path, the DNG out, and the RAW benchmark."""
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
@@ -19,12 +18,11 @@ from brightroom.degrade import add_poisson_gaussian_noise
 from brightroom.errors import BrightroomError
 from brightroom.io import read_metadata
 from brightroom.io.raw import RawImage, read_raw, write_raw_dng
-from brightroom.nn.registry import load_weights
 from brightroom.nn.zoo import get_model
 from brightroom.pipeline import Recipe, develop_photo, read_raw_photo
 from brightroom.tasks.denoise_raw import denoise_raw, parse_noise_profile, parse_raw_denoise
 from brightroom.train.raw import developed, gamma, simulate_raw, training_loss
-from conftest import smooth_image
+from conftest import smooth_image, train_two_steps
 
 raw_model = pytest.mark.skipif(not get_model("denoise-raw").shipped, reason="the RAW model is not shipped")
 
@@ -108,8 +106,7 @@ def test_training_examples_keep_the_sensor_scale_and_develop_like_the_camera_pip
 
 
 def test_the_raw_model_trains_a_few_steps(tmp_path, image_folder):
-    config = tmp_path / "raw.toml"
-    config.write_text(f"""
+    record, net = train_two_steps(tmp_path, "raw", "tiny-raw", f"""
 task = "raw"
 name = "tiny-raw"
 [model]
@@ -123,23 +120,8 @@ train = "{image_folder}"
 holdout_every = 3
 patch_size = 32
 batch_size = 2
-[optim]
-steps = 2
-lr = 1e-3
-lr_min = 1e-5
-[run]
-precision = "fp32"
-seed = 0
-checkpoint = "{tmp_path / 'ckpt.pt'}"
-log = "{tmp_path / 'log.jsonl'}"
-output = "{tmp_path / 'tiny-raw.safetensors'}"
-checkpoint_every = 2
-validate_every = 2
 """)
-    assert main(["train", "raw", "--config", str(config)]) == 0
-    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
     assert record["step"] == 2 and record["val_psnr"] > 10
-    net = load_weights(tmp_path / "tiny-raw.safetensors")
     assert net(torch.rand(1, 4, 16, 16), torch.full((1, 4, 16, 16), 0.02)).shape == (1, 4, 16, 16)
 
 

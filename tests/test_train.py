@@ -13,6 +13,7 @@ from brightroom.nn.zoo import get_model
 from brightroom.train.config import load_config
 from brightroom.train.denoise import level_weights, noisy_batch, prepare
 from brightroom.train.loop import cosine_lr, output_path
+from conftest import train_two_steps
 
 
 def _config(tmp_path: Path, data: Path) -> Path:
@@ -231,8 +232,7 @@ def test_sr_training_and_fine_tuning_from_its_weights(tmp_path, image_folder):
 
 
 def test_the_real_photo_model_trains_a_few_steps_and_exports(tmp_path, image_folder):
-    config = tmp_path / "real.toml"
-    config.write_text(f"""
+    record, model = train_two_steps(tmp_path, "real", "tiny-real", f"""
 task = "real"
 name = "tiny-real"
 [model]
@@ -246,24 +246,8 @@ train = "{image_folder}"
 holdout_every = 3
 patch_size = 16
 batch_size = 2
-[optim]
-steps = 2
-lr = 1e-3
-lr_min = 1e-5
-auxiliary_weight = 0.1
-[run]
-precision = "fp32"
-seed = 0
-checkpoint = "{tmp_path / 'ckpt.pt'}"
-log = "{tmp_path / 'log.jsonl'}"
-output = "{tmp_path / 'tiny-real.safetensors'}"
-checkpoint_every = 2
-validate_every = 2
 """)
-    assert main(["train", "real", "--config", str(config)]) == 0
-    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
     assert record["step"] == 2 and record["val_psnr"] > 10
-    model = load_weights(tmp_path / "tiny-real.safetensors")
     with torch.no_grad():
         assert model(torch.rand(1, 3, 16, 16)).shape == (1, 3, 16, 16)
         assert model.estimator(torch.rand(1, 3, 16, 16)).shape == (1, 2, 16, 16)

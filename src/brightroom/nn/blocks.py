@@ -33,6 +33,20 @@ def in_float32(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return layer(x.float())
 
 
+def with_detail(image: torch.Tensor, gain: float = 8.0) -> torch.Tensor:
+    """The image and the magnitude of its detail (each pixel less its 3 x 3 mean, times ``gain``:
+    small beside the pixels, brought to their scale), channels concatenated: what the estimators
+    read. A plain CNN learns a noise or compression level only slowly from the pixels alone (its
+    first layers must find high-pass filters under much larger content); given this too, in a few
+    hundred steps (measured for the real-photo estimator).
+
+    >>> with_detail(torch.zeros(1, 3, 8, 8)).shape
+    torch.Size([1, 6, 8, 8])
+    """
+    mean = F.avg_pool2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return torch.cat([image, (image - mean).abs() * gain], dim=1)
+
+
 def residual_stage(width: int, blocks: int) -> nn.Sequential:
     """``blocks`` residual blocks of ``width`` channels in a row."""
     return nn.Sequential(*(ResidualBlock(width) for _ in range(blocks)))

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import in_float32, residual_stage
+from .blocks import in_float32, residual_stage, with_detail
 from .denoiser import NoiseLevelUNet
 
 
@@ -39,15 +39,14 @@ class QualityEstimator(nn.Module):
     per 8 x 8 cell.
 
     It works on 8 x 8 cells (a pixel-unshuffle), so every cell sees its pixels at their place in
-    the block grid, whatever the grid's phase; the pixel less its 3 x 3 mean is given as well,
-    as the real-photo noise estimator is given it.
+    the block grid, whatever the grid's phase; the detail magnitude is given as well
+    (:func:`~brightroom.nn.blocks.with_detail`, as the real-photo noise estimator is given it).
 
     >>> QualityEstimator(width=8)(torch.rand(2, 1, 32, 48)).shape
     torch.Size([2, 1, 32, 48])
     """
 
     multiple = 8
-    detail_gain = 8.0
 
     def __init__(self, width: int = 32, blocks: int = 2):
         super().__init__()
@@ -56,9 +55,7 @@ class QualityEstimator(nn.Module):
         self.tail = nn.Conv2d(width, 1, 3, padding=1)
 
     def forward(self, plane: torch.Tensor) -> torch.Tensor:
-        mean = F.avg_pool2d(F.pad(plane, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-        features = torch.cat([plane, (plane - mean).abs() * self.detail_gain], dim=1)
-        cells = F.pixel_unshuffle(features, 8)
+        cells = F.pixel_unshuffle(with_detail(plane), 8)
         levels = torch.sigmoid(self.tail(F.relu(self.body(F.relu(in_float32(self.head, cells))))).float())
         return F.interpolate(levels, scale_factor=8, mode="nearest")
 

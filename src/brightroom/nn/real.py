@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import in_float32, residual_stage
+from .blocks import in_float32, residual_stage, with_detail
 from .denoiser import NoiseLevelUNet
 
 
@@ -27,7 +27,6 @@ class NoiseEstimator(nn.Module):
     """
 
     multiple = 4
-    detail_gain = 8.0  # the high-pass magnitude is small beside the pixels: brought to their scale
     level_scale = 0.05  # softplus outputs of about 1 mean sigma 13 (0-255 scale)
 
     def __init__(self, width: int = 32, blocks: int = 2):
@@ -37,12 +36,7 @@ class NoiseEstimator(nn.Module):
         self.tail = nn.Conv2d(width, 2, 3, padding=1)
 
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
-        # A plain CNN on the pixels learns the noise level only slowly (its first layers must find
-        # high-pass filters under much larger content); given the magnitude of a fixed high-pass
-        # (the pixel less its 3 x 3 mean) as well, it learns in a few hundred steps (measured).
-        mean = F.avg_pool2d(F.pad(noisy, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-        features = torch.cat([noisy, (noisy - mean).abs() * self.detail_gain], dim=1)
-        quarter = F.pixel_unshuffle(features, 4)
+        quarter = F.pixel_unshuffle(with_detail(noisy), 4)
         levels = F.softplus(self.tail(F.relu(self.body(F.relu(in_float32(self.head, quarter)))))) * self.level_scale
         return F.interpolate(levels.float(), size=noisy.shape[-2:], mode="bilinear", align_corners=False)
 

@@ -80,7 +80,7 @@ def read_jpeg_quality(image: np.ndarray, method: str = DEFAULT_METHOD) -> tuple[
     image = check_image(image)
     if min(image.shape[:2]) < _MIN_SIDE:
         return 100.0, "none"
-    return _blind_quality(None, _planes(image)[..., :1], method)
+    return _blind_quality(_planes(image)[..., :1], method)
 
 
 def deblock(image: np.ndarray, quality: int | str | None = None, strength: float = 1.0,
@@ -131,7 +131,7 @@ def grid_evidence(luma: np.ndarray) -> float:
     return float(np.mean(ratios))
 
 
-def _blind_quality(net, luma: np.ndarray, method: str = DEFAULT_METHOD) -> tuple[float, str]:
+def _blind_quality(luma: np.ndarray, method: str) -> tuple[float, str]:
     """The quality a plane was saved at, from its pixels alone: where its 8 x 8 DCT coefficients
     still sit on one of libjpeg's quantisation lattices, that table's quality (exact to about 1 for a
     photo saved once, up to quality 80-90, where the steps drown in the pixels' rounding: measured on
@@ -144,7 +144,7 @@ def _blind_quality(net, luma: np.ndarray, method: str = DEFAULT_METHOD) -> tuple
         return float(lattice), "lattice"
     if grid_evidence(luma) < _GRID_EVIDENCE:
         return 100.0, "none"
-    return level_to_quality(_estimated_level(net or _model(method), luma)), "estimator"
+    return level_to_quality(_estimated_level(_model(method), luma)), "estimator"
 
 
 _LATTICE_FREQUENCIES = [1, 2, 3, 8, 9, 10, 16, 17, 24]  # low AC frequencies, row-major in the 8 x 8 block
@@ -237,7 +237,7 @@ def _run_learned(method: str, image: np.ndarray, quality: int | None = None, str
         return image.copy()
     net = _model(method)
     planes = _planes(image)
-    level = quality_to_level(quality if quality is not None else _blind_quality(net, planes[..., :1], method)[0])
+    level = quality_to_level(quality if quality is not None else _blind_quality(planes[..., :1], method)[0])
     if level < CLEAN_LEVEL:
         return image.copy()
     level = min(level * max(strength, 1.0), 1.0)

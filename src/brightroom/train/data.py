@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..color import rgb_to_gray
 from ..datasets import image_files
@@ -43,6 +44,15 @@ def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) 
 def random_patches(images: list[np.ndarray], size: int, count: int, rng: np.random.Generator) -> np.ndarray:
     """``count`` random patches (:func:`random_patch`) as float32 N x C x size x size in [0, 1]."""
     return np.stack([random_patch(images, size, rng).transpose(2, 0, 1) for _ in range(count)])
+
+
+def batch_tensor(examples: list[np.ndarray]) -> torch.Tensor:
+    """H x W x C float arrays as one float32 N x C x H x W tensor: a training batch.
+
+    >>> batch_tensor([np.zeros((4, 6, 2))] * 3).shape
+    torch.Size([3, 2, 4, 6])
+    """
+    return torch.from_numpy(np.ascontiguousarray(np.stack(examples).transpose(0, 3, 1, 2), np.float32))
 
 
 def split_holdout(images: list, every: int) -> tuple[list, list]:

@@ -20,7 +20,7 @@ from ..nn.jpeg import quality_to_level
 from ..nn.registry import load_weights
 from ..nn.zoo import weights_path
 from .config import build_model
-from .data import random_patch, training_images
+from .data import batch_tensor, random_patch, training_images
 
 # Shares of the example kinds: luminance of a gray image, luminance of a colour one, a colour plane, clean.
 KINDS = {"gray": 0.35, "luma": 0.30, "chroma": 0.30, "clean": 0.05}
@@ -132,13 +132,9 @@ def prepare(config: dict):
         stage_data = {**data, **overrides.get("data", {})}
         size, count = int(stage_data["patch_size"]), int(stage_data["batch_size"])
         examples = [jpeg_example(gray_images, color_images, size, rng) for _ in range(count)]
-        planes = np.stack([x for x, _, _, _ in examples]).transpose(0, 3, 1, 2)
-        targets = np.stack([y for _, y, _, _ in examples]).transpose(0, 3, 1, 2)
-        levels = np.broadcast_to(np.array([[lv, flag] for _, _, lv, flag in examples], np.float32)[:, :, None, None],
-                                 (count, 2, size, size))
-        return ((torch.from_numpy(np.ascontiguousarray(planes, np.float32)),
-                 torch.from_numpy(np.ascontiguousarray(levels))),
-                torch.from_numpy(np.ascontiguousarray(targets, np.float32)))
+        planes, targets, levels, flags = zip(*examples)
+        maps = [np.broadcast_to(np.float32([level, flag]), (size, size, 2)) for level, flag in zip(levels, flags)]
+        return (batch_tensor(list(planes)), batch_tensor(maps)), batch_tensor(list(targets))
 
     def validate(net: torch.nn.Module) -> float:
         """Blind: the model's own level estimate, gray held-out images at quality 10."""

@@ -14,7 +14,7 @@ from ..metrics import psnr
 from ..nn.registry import load_weights
 from ..nn.zoo import weights_path
 from .config import build_model
-from .data import random_patch, training_images
+from .data import batch_tensor, random_patch, training_images
 
 # Shares of the patch kinds (the rest of 1 goes to the camera chain in colour).
 MIX = {"chain_gray": 0.08, "awgn": 0.12, "awgn_luma": 0.05, "poisson_gaussian": 0.08, "clean": 0.14}
@@ -89,17 +89,9 @@ def prepare(config: dict):
     def make_batch(rng: np.random.Generator, overrides: dict):
         stage_data = {**data, **overrides.get("data", {})}
         size, count = int(stage_data["patch_size"]), int(stage_data["batch_size"])
-        noisy, target, levels = [], [], []
-        for _ in range(count):
-            example = degrade_patch(random_patch(train_images, size + _GRID, rng), rng)
-            noisy.append(example[0])
-            target.append(example[1])
-            levels.append(example[2])
-
-        def tensor(arrays: list[np.ndarray]) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(np.stack(arrays).transpose(0, 3, 1, 2)))
-
-        return (tensor(noisy), tensor(levels)), tensor(target)
+        examples = [degrade_patch(random_patch(train_images, size + _GRID, rng), rng) for _ in range(count)]
+        noisy, target, levels = (batch_tensor(list(part)) for part in zip(*examples))
+        return (noisy, levels), target
 
     def validate(net: torch.nn.Module) -> float:
         scores = []
