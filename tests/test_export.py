@@ -59,3 +59,32 @@ def test_the_jpeg_model_exports_its_blind_luminance_path_and_the_raw_model_is_re
     assert np.abs(exported - ours).max() < 1 / 255
     assert main(["export", "denoise-raw", "-o", str(tmp_path / "raw.onnx")]) == 2
     assert "packed Bayer planes" in capsys.readouterr().err
+
+
+def test_int8_export_keeps_the_finest_level_in_float_and_stays_close(tmp_path, precision):
+    import onnx
+
+    from brightroom.metrics import psnr
+    from brightroom.nn.export import export_onnx
+
+    if not get_model("denoise-color").shipped:
+        pytest.skip("denoise-color is not shipped")
+    precision("fp32")
+    rng = np.random.default_rng(0)
+    calibration = [np.clip(smooth_image(64, 64, 3) + rng.normal(0, 0.1, (64, 64, 3)), 0, 1).astype(np.float32)
+                   for _ in range(4)]
+    paths = {kind: tmp_path / f"{kind}.onnx" for kind in ("float", "int8")}
+    export_onnx("denoise-color", paths["float"])
+    export_onnx("denoise-color", paths["int8"], int8=True, calibration=calibration)
+    graph = onnx.load(str(paths["int8"])).graph
+    dequantised = {node.output[0] for node in graph.node if node.op_type == "DequantizeLinear"}
+    quantised = {node.name for node in graph.node if node.op_type == "Conv" and node.input[1] in dequantised}
+    assert "/net/middle/middle.0/conv1/Conv" in quantised
+    assert not any(part in name for name in quantised for part in ("/head/", "/enc0/", "/dec0/", "/tail/"))
+    image = np.clip(smooth_image(64, 96, 3) + rng.normal(0, 0.08, (64, 96, 3)), 0, 1).astype(np.float32)
+    feed = {"image": image.transpose(2, 0, 1)[None], "sigma": np.full((1, 1, 64, 96), 20 / 255, np.float32)}
+    outputs = {kind: onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+               for kind, path in paths.items()}
+    meta = onnxruntime.InferenceSession(str(paths["int8"]), providers=["CPUExecutionProvider"]).get_modelmeta()
+    assert meta.custom_metadata_map["int8"] == "True"
+    assert psnr(np.clip(outputs["int8"], 0, 1), np.clip(outputs["float"], 0, 1)) > 45

@@ -73,6 +73,10 @@ def export_onnx(name: str, path: str | Path, *, scale: int | None = None, int8: 
     return path
 
 
+# the U-Net's (nn.denoiser.NoiseLevelUNet) layers at its first level, by their ONNX node names
+_FINEST_LEVEL = ("/head/", "/tail/", "/enc0/", "/dec0/", "/down0/", "/up0/")
+
+
 def _quantised(model, names: list[str], calibration: list[np.ndarray], kind: str) -> bytes:
     import tempfile
 
@@ -100,16 +104,19 @@ def _quantised(model, names: list[str], calibration: list[np.ndarray], kind: str
         def get_next(self):
             return next(self.iterator, None)
 
-    # the layers that read the image and write the result stay in float: quantising them costs the
-    # most quality (8-bit steps on the pixels themselves) for a small share of the work
+    # The layers at the network's finest resolution stay in float: 8-bit steps there are 8-bit steps
+    # on the fine detail itself. Quantising every convolution but the first and last lost 0.43 dB on
+    # CBSD68 at sigma 25; keeping the U-Net's first level (a third of its work) in float loses 0.02-0.03
+    # and still runs 1.4 times faster than float32 (docs/export.md). The additions stay in float too.
     convolutions = [node.name for node in model.graph.node if node.op_type in ("Conv", "ConvTranspose")]
-    keep_float = convolutions[:1] + convolutions[-1:]
+    keep_float = [name for name in convolutions if any(part in name for part in _FINEST_LEVEL)] \
+        or convolutions[:1] + convolutions[-1:]
     with tempfile.TemporaryDirectory() as folder, quiet_logger():
         plain, quantised_path = Path(folder) / "plain.onnx", Path(folder) / "int8.onnx"
         onnx.save(model, str(plain))
         quantize_static(str(plain), str(quantised_path), Patches(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                        nodes_to_exclude=keep_float)
+                        nodes_to_exclude=keep_float, op_types_to_quantize=["Conv", "ConvTranspose"])
         quantised = onnx.load(str(quantised_path))
     for prop in model.metadata_props:
         quantised.metadata_props.add(key=prop.key, value=prop.value)
