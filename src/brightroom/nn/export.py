@@ -106,8 +106,9 @@ def _quantised(model, names: list[str], calibration: list[np.ndarray], kind: str
 
     # The layers at the network's finest resolution stay in float: 8-bit steps there are 8-bit steps
     # on the fine detail itself. Quantising every convolution but the first and last lost 0.43 dB on
-    # CBSD68 at sigma 25; keeping the U-Net's first level (a third of its work) in float loses 0.02-0.03
-    # and still runs 1.4 times faster than float32 (docs/export.md). The additions stay in float too.
+    # CBSD68 at sigma 25; keeping the U-Net's first level (a third of its work) in float loses 0.03
+    # (the real-photo model 0.05 on CC15) and still runs 1.2-1.4 times faster than float32
+    # (docs/export.md). The additions stay in float too.
     convolutions = [node.name for node in model.graph.node if node.op_type in ("Conv", "ConvTranspose")]
     keep_float = [name for name in convolutions if any(part in name for part in _FINEST_LEVEL)] \
         or convolutions[:1] + convolutions[-1:]
