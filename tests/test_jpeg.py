@@ -180,6 +180,19 @@ def test_the_quality_comes_from_the_tables_or_the_pixels(photo):
     assert jpeg_quality_of(photo).value == 100  # never compressed
 
 
+def test_a_re_saved_crop_is_restored_at_its_first_save_quality(photo):
+    from brightroom.degrade import jpeg_recompress
+    from brightroom.tasks.jpeg import earlier_quality
+
+    resaved = jpeg_recompress(photo, 30, 75, (3, 5))  # saved at 30, cropped off the grid, saved at 75
+    reading = jpeg_quality_of(resaved, 75)  # the file's tables say 75
+    assert abs(reading.value - 30) <= 5 and "an earlier save" in reading.source
+    assert abs(estimate_jpeg_quality(resaved) - 30) <= 5  # from the pixels alone too
+    once = jpeg_compress(photo, 75)
+    assert earlier_quality(once, 75) is None and jpeg_quality_of(once, 75).value == 75
+    assert earlier_quality(jpeg_recompress(photo, 30, 75, (8, 8)), 75) is None  # a crop on the grid: one lattice
+
+
 @needs_model
 def test_the_auto_recipe_deblocks_only_photos_that_show_artifacts(photo):
     assert "jpeg" not in [s.task for s in Recipe("auto").steps(photo)]

@@ -87,16 +87,20 @@ class JPEGQuality:
 
 
 def jpeg_quality_of(pixels: np.ndarray, file_quality: int | None = None, *, estimate: bool = True) -> JPEGQuality:
-    """The quality a photo's artifacts show: a JPEG file's own tables; else the pixels' DCT lattice
-    (exact for a photo once saved as JPEG); else, with ``estimate``, the learned estimator where an
+    """The quality a photo's artifacts show: a JPEG file's own tables (or an earlier, stronger save's
+    lattice on another grid, where the pixels show one); else the pixels' DCT lattice (exact for a
+    photo once saved as JPEG, or that earlier save's); else, with ``estimate``, the learned estimator where an
     8 x 8 grid shows; else 100 (no compression found).
 
     >>> jpeg_quality_of(np.full((64, 64, 1), 0.5, np.float32), 40)
     JPEGQuality(value=40, source="from the file's tables")
     """
-    from .tasks.jpeg import read_jpeg_quality
+    from .tasks.jpeg import earlier_quality, read_jpeg_quality
 
     if file_quality is not None:
+        earlier = earlier_quality(pixels, file_quality)
+        if earlier is not None:  # a re-saved crop: the first, stronger save's artifacts are the ones to remove
+            return JPEGQuality(earlier, f"an earlier save on another grid; the file's tables say {file_quality}")
         return JPEGQuality(int(file_quality), "from the file's tables")
     quality, how = read_jpeg_quality(pixels)
     if how == "estimator" and not estimate:

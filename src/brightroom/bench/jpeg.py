@@ -24,8 +24,8 @@ from .report import scored_run
 
 DEFAULT_QUALITIES = (10, 20, 30, 40)
 # 'jpeg' scores the decoded JPEG itself; 'brightroom' restores at the quality `deblock` takes for a
-# JPEG file (its tables' quality, the last save's, unless its pixels read a much stronger
-# compression: ``pipeline.jpeg_quality_of``), 'brightroom-blind' at the one it reads from the pixels alone.
+# JPEG file (its tables' quality, the last save's, unless its pixels show an earlier, stronger save on
+# another grid: ``pipeline.jpeg_quality_of``), 'brightroom-blind' at the one it reads from the pixels alone.
 METHODS = ("jpeg", "brightroom", "brightroom-blind")
 DEFAULT_METHODS = ("jpeg",)
 DOUBLE_SHIFT = (4, 4)

@@ -141,7 +141,7 @@ def _blind_quality(luma: np.ndarray, method: str) -> tuple[float, str]:
 
     lattice = lattice_quality(luma)
     if lattice is not None:
-        return float(lattice), "lattice"
+        return float(min(lattice, earlier_quality(luma, lattice) or 100)), "lattice"
     if grid_evidence(luma) < _GRID_EVIDENCE:
         return 100.0, "none"
     return level_to_quality(_estimated_level(_model(method), luma)), "estimator"
@@ -188,6 +188,65 @@ def lattice_quality(luma: np.ndarray, max_blocks: int = 4096) -> int | None:
         if counted >= 200 and sum(fits) / counted > 0.7:
             return quality
     return None
+
+
+_EARLIER_WINDOW = 1024
+_EARLIER_FIT = 0.15  # single saves measured at most 0.03 (one photo 0.12), a save under another 0.09-0.55
+
+
+def earlier_quality(image: np.ndarray, later: int, max_blocks: int = 1024) -> int | None:
+    """The quality of an earlier, stronger JPEG save of a photo (H x W x C) on another 8 x 8 grid
+    (cropped, then saved again: what messaging apps do), or None: the lowest libjpeg quality, in
+    steps of 5 and at least 10 below ``later`` (the last save's), whose luminance steps the DCT
+    coefficients taken on one of the other 63 grid phases still cluster on (the mean of
+    cos(2 pi c / step) over the coefficients past half a step above 0.15; the later save blurs that
+    lattice, so the fit is lower than :func:`lattice_quality`'s). Measured on 50 training photos
+    re-saved at random (first at 15-50, then 20 or more higher, up to 90, a random crop between),
+    given the last save's quality as a file's tables give it: found on 24, each within 5 of the first
+    quality; on 50 photos saved once, never.
+
+    >>> from skimage import data
+    >>> from brightroom.degrade import jpeg_compress, jpeg_recompress
+    >>> plane = (data.camera()[:256, :256, None] / 255).astype(np.float32)
+    >>> earlier_quality(jpeg_recompress(plane, 25, 75, (3, 5)), 75), earlier_quality(jpeg_compress(plane, 75), 75)
+    (25, None)
+    """
+    from scipy.fft import dctn
+
+    from ..io.read import ijg_luma_tables
+
+    qualities = list(range(5, int(later) - 9, 5))
+    if not qualities or min(image.shape[:2]) < _MIN_SIDE:
+        return None
+    # a central window of at most 1024 x 1024 that starts on the 8-pixel grid (the phases are kept)
+    top, left = (max(0, (size - _EARLIER_WINDOW) // 16 * 8) for size in image.shape[:2])
+    window = image[top: top + _EARLIER_WINDOW, left: left + _EARLIER_WINDOW]
+    plane = _planes(window)[..., 0].astype(np.float64) * 255 - 128
+    last_grid = (_grid_phase(plane, 0), _grid_phase(plane, 1))
+    tables = ijg_luma_tables()[:, _LATTICE_FREQUENCIES]
+    # the same blocks' corners, spread over the photo, shifted to each grid phase
+    rows, cols = (np.arange(0, size - 15, 8) for size in plane.shape)
+    corners = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
+    corners = corners[np.linspace(0, len(corners) - 1, min(max_blocks, len(corners))).astype(int)]
+    offsets = np.arange(8)
+    best_fit, best = _EARLIER_FIT, None
+    for top in range(8):
+        for left in range(8):
+            if (top, left) == last_grid:
+                continue
+            blocks = plane[(corners[:, 0] + top)[:, None, None] + offsets[None, :, None],
+                           (corners[:, 1] + left)[:, None, None] + offsets[None, None, :]]
+            coefficients = dctn(blocks, axes=(1, 2), norm="ortho").reshape(len(blocks), 64)[:, _LATTICE_FREQUENCIES]
+            for quality in qualities:
+                total, counted = 0.0, 0
+                for k, step in enumerate(tables[quality - 1]):
+                    values = coefficients[:, k][np.abs(coefficients[:, k]) > step / 2]
+                    if len(values) >= 8 and step >= 6:
+                        total += float(np.cos(2 * np.pi * values / step).sum())
+                        counted += len(values)
+                if counted >= 200 and total / counted > best_fit:
+                    best_fit, best = total / counted, quality
+    return best
 
 
 def _phase_steps(plane: np.ndarray, axis: int) -> np.ndarray:
