@@ -89,8 +89,8 @@ class JPEGQuality:
 def jpeg_quality_of(pixels: np.ndarray, file_quality: int | None = None, *, estimate: bool = True) -> JPEGQuality:
     """The quality a photo's artifacts show: a JPEG file's own tables (or an earlier, stronger save's
     lattice on another grid, where the pixels show one); else the pixels' DCT lattice (exact for a
-    photo once saved as JPEG, or that earlier save's); else, with ``estimate``, the learned estimator where an
-    8 x 8 grid shows; else 100 (no compression found).
+    photo once saved as JPEG, or that earlier save's); else, with ``estimate``, the learned
+    estimator where an 8 x 8 grid shows; else 100 (no compression found).
 
     >>> jpeg_quality_of(np.full((64, 64, 1), 0.5, np.float32), 40)
     JPEGQuality(value=40, source="from the file's tables")

@@ -164,19 +164,14 @@ def lattice_quality(luma: np.ndarray, max_blocks: int = 4096) -> int | None:
     >>> lattice_quality(jpeg_compress(plane, 30)), lattice_quality(plane)
     (29, None)
     """
-    from scipy.fft import dctn
-
-    from ..io.read import ijg_luma_tables
-
-    plane = luma[..., 0].astype(np.float64) * 255 - 128
+    plane = _centred(luma)
     top, left = (_grid_phase(plane, axis) for axis in (0, 1))
     plane = plane[top:, left:]
     height, width = plane.shape[0] // 8 * 8, plane.shape[1] // 8 * 8
     blocks = plane[:height, :width].reshape(height // 8, 8, width // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
     if len(blocks) > max_blocks:
         blocks = blocks[np.linspace(0, len(blocks) - 1, max_blocks).astype(int)]
-    coefficients = dctn(blocks, axes=(1, 2), norm="ortho").reshape(len(blocks), 64)[:, _LATTICE_FREQUENCIES]
-    tables = ijg_luma_tables()[:, _LATTICE_FREQUENCIES]
+    coefficients, tables = _low_frequencies(blocks), _lattice_steps()
     for quality in range(1, 101):
         fits, counted = [], 0
         for k, step in enumerate(tables[quality - 1]):
@@ -211,19 +206,15 @@ def earlier_quality(image: np.ndarray, later: int, max_blocks: int = 1024) -> in
     >>> earlier_quality(jpeg_recompress(plane, 25, 75, (3, 5)), 75), earlier_quality(jpeg_compress(plane, 75), 75)
     (25, None)
     """
-    from scipy.fft import dctn
-
-    from ..io.read import ijg_luma_tables
-
     qualities = list(range(5, int(later) - 9, 5))
     if not qualities or min(image.shape[:2]) < _MIN_SIDE:
         return None
     # a central window of at most 1024 x 1024 that starts on the 8-pixel grid (the phases are kept)
     top, left = (max(0, (size - _EARLIER_WINDOW) // 16 * 8) for size in image.shape[:2])
     window = image[top: top + _EARLIER_WINDOW, left: left + _EARLIER_WINDOW]
-    plane = _planes(window)[..., 0].astype(np.float64) * 255 - 128
+    plane = _centred(_planes(window)[..., :1])
     last_grid = (_grid_phase(plane, 0), _grid_phase(plane, 1))
-    tables = ijg_luma_tables()[:, _LATTICE_FREQUENCIES]
+    tables = _lattice_steps()
     # the same blocks' corners, spread over the photo, shifted to each grid phase
     rows, cols = (np.arange(0, size - 15, 8) for size in plane.shape)
     corners = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
@@ -236,7 +227,7 @@ def earlier_quality(image: np.ndarray, later: int, max_blocks: int = 1024) -> in
                 continue
             blocks = plane[(corners[:, 0] + top)[:, None, None] + offsets[None, :, None],
                            (corners[:, 1] + left)[:, None, None] + offsets[None, None, :]]
-            coefficients = dctn(blocks, axes=(1, 2), norm="ortho").reshape(len(blocks), 64)[:, _LATTICE_FREQUENCIES]
+            coefficients = _low_frequencies(blocks)
             for quality in qualities:
                 total, counted = 0.0, 0
                 for k, step in enumerate(tables[quality - 1]):
@@ -247,6 +238,25 @@ def earlier_quality(image: np.ndarray, later: int, max_blocks: int = 1024) -> in
                 if counted >= 200 and total / counted > best_fit:
                     best_fit, best = total / counted, quality
     return best
+
+
+def _centred(luma: np.ndarray) -> np.ndarray:
+    """A luminance plane (H x W x 1, [0, 1]) as JPEG codes it: 0-255, less 128, float64, H x W."""
+    return luma[..., 0].astype(np.float64) * 255 - 128
+
+
+def _low_frequencies(blocks: np.ndarray) -> np.ndarray:
+    """The lattice-reading DCT coefficients of N x 8 x 8 blocks: N x len(_LATTICE_FREQUENCIES)."""
+    from scipy.fft import dctn
+
+    return dctn(blocks, axes=(1, 2), norm="ortho").reshape(len(blocks), 64)[:, _LATTICE_FREQUENCIES]
+
+
+def _lattice_steps() -> np.ndarray:
+    """libjpeg's luminance steps at those frequencies, one row per quality 1-100."""
+    from ..io.read import ijg_luma_tables
+
+    return ijg_luma_tables()[:, _LATTICE_FREQUENCIES]
 
 
 def _phase_steps(plane: np.ndarray, axis: int) -> np.ndarray:
