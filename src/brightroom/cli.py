@@ -434,6 +434,13 @@ def cmd_train(args) -> None:
     run_training(args.task, args.config, resume=args.resume, max_steps=args.max_steps, progress=_say)
 
 
+def cmd_calibrate(args) -> None:
+    from .train.calibrate import calibrate
+
+    for name in args.models:
+        print(calibrate(name, progress=_say))
+
+
 def cmd_export(args) -> None:
     import numpy as np
 
@@ -625,6 +632,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--int8", action="store_true",
                         help="quantise to int8 (QDQ, calibrated on 16 training photos; faster on CPUs without bf16)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+    calibrate = add("calibrate", cmd_calibrate,
+                    "measure zoo models' int8 activation ranges on training photos (weights/NAME.int8.json)")
+    calibrate.add_argument("models", nargs="+", help="models of 'brightroom models', e.g. denoise-color")
 
     add("methods", cmd_methods, "list the tasks and their methods")
     add("models", cmd_models, "list the shipped model weights and their training record")

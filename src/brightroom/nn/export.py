@@ -12,7 +12,7 @@ import torch
 from .. import __version__
 from ..color import rgb_to_jpeg_ycbcr
 from ..degrade import jpeg_compress
-from ..errors import BrightroomError, quiet_logger
+from ..errors import BrightroomError
 from ..io.files import atomic_write
 from .zoo import get_model, load_model
 
@@ -73,52 +73,22 @@ def export_onnx(name: str, path: str | Path, *, scale: int | None = None, int8: 
     return path
 
 
-# the U-Net's (nn.denoiser.NoiseLevelUNet) layers at its first level, by their ONNX node names
-_FINEST_LEVEL = ("/head/", "/tail/", "/enc0/", "/dec0/", "/down0/", "/up0/")
-
-
 def _quantised(model, names: list[str], calibration: list[np.ndarray], kind: str) -> bytes:
-    import tempfile
+    from .quantize import measure_ranges, quantise
 
-    import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
-    class Patches(CalibrationDataReader):
-        def __init__(self) -> None:
-            # the activations' ranges must be those of real inputs: for a denoiser, noisy images
-            # at noise levels across its range, with their noise maps
-            self.feeds, rng = [], np.random.default_rng(0)
-            for index, image in enumerate(calibration):
-                sigma = 0.0 if kind in ("sr", "jpeg") else float(np.linspace(5, 50, len(calibration))[index]) / 255
-                noisy = image + rng.normal(0.0, sigma, image.shape) if sigma else image
-                if kind == "jpeg":  # JPEG planes at qualities across the range
-                    quality = int(np.linspace(10, 90, len(calibration))[index])
-                    noisy = jpeg_compress(rgb_to_jpeg_ycbcr(image)[..., :1], quality)
-                x = np.ascontiguousarray(noisy.transpose(2, 0, 1)[None], dtype=np.float32)
-                feed = {names[0]: x}
-                if kind == "denoise":
-                    feed[names[1]] = np.full((1, 1) + x.shape[2:], sigma, np.float32)
-                self.feeds.append(feed)
-            self.iterator = iter(self.feeds)
-
-        def get_next(self):
-            return next(self.iterator, None)
-
-    # The layers at the network's finest resolution stay in float: 8-bit steps there are 8-bit steps
-    # on the fine detail itself. Quantising every convolution but the first and last lost 0.43 dB on
-    # CBSD68 at sigma 25; keeping the U-Net's first level (a third of its work) in float loses 0.03
-    # (the real-photo model 0.05 on CC15) and still runs 1.2-1.4 times faster than float32
-    # (docs/export.md). The additions stay in float too.
-    convolutions = [node.name for node in model.graph.node if node.op_type in ("Conv", "ConvTranspose")]
-    keep_float = [name for name in convolutions if any(part in name for part in _FINEST_LEVEL)] \
-        or convolutions[:1] + convolutions[-1:]
-    with tempfile.TemporaryDirectory() as folder, quiet_logger():
-        plain, quantised_path = Path(folder) / "plain.onnx", Path(folder) / "int8.onnx"
-        onnx.save(model, str(plain))
-        quantize_static(str(plain), str(quantised_path), Patches(), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                        nodes_to_exclude=keep_float, op_types_to_quantize=["Conv", "ConvTranspose"])
-        quantised = onnx.load(str(quantised_path))
-    for prop in model.metadata_props:
-        quantised.metadata_props.add(key=prop.key, value=prop.value)
-    return quantised.SerializeToString()
+    # the activations' ranges must be those of real inputs: for a denoiser, noisy images at noise
+    # levels across its range, with their noise maps; for the JPEG model, planes at qualities across
+    # its range
+    feeds, rng = [], np.random.default_rng(0)
+    for index, image in enumerate(calibration):
+        sigma = 0.0 if kind in ("sr", "jpeg") else float(np.linspace(5, 50, len(calibration))[index]) / 255
+        noisy = image + rng.normal(0.0, sigma, image.shape) if sigma else image
+        if kind == "jpeg":
+            noisy = jpeg_compress(rgb_to_jpeg_ycbcr(image)[..., :1], int(np.linspace(10, 90, len(calibration))[index]))
+        x = np.ascontiguousarray(noisy.transpose(2, 0, 1)[None], dtype=np.float32)
+        feed = {names[0]: x}
+        if kind == "denoise":
+            feed[names[1]] = np.full((1, 1) + x.shape[2:], sigma, np.float32)
+        feeds.append(feed)
+    plain = model.SerializeToString()
+    return quantise(plain, measure_ranges(plain, feeds))

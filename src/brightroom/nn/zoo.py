@@ -163,10 +163,11 @@ def load_model(name: str) -> torch.nn.Module:
     if name not in _LOADED:
         if not entry.shipped:
             raise BrightroomError(f"the model '{name}' is not shipped with this installation.")
+        from .quantize import load_ranges
         from .registry import load_weights
         from .runtime import freeze
 
-        _LOADED[name] = freeze(load_weights(entry.weights))
+        _LOADED[name] = freeze(load_weights(entry.weights), load_ranges(entry.weights))
     return _LOADED[name]
 
 
