@@ -181,3 +181,14 @@ def test_the_jpeg_benchmark_scores_the_model_and_re_saved_crops(image_folder):
     resaved = run_jpeg_benchmark([str(image_folder)], [70], ["jpeg"], first_quality=30, show_progress=False)[0]
     once = run_jpeg_benchmark([str(image_folder)], [70], ["jpeg"], show_progress=False)[0]
     assert resaved["first_quality"] == 30 and resaved["psnr"] < once["psnr"]
+
+
+def test_a_method_may_name_its_precision_so_one_run_compares_them(image_folder):
+    rows = run_benchmark("denoise", [str(image_folder)], ["brightroom@fp32", "brightroom@int8"], [25], limit=2,
+                         show_progress=False)
+    by_method = {row["method"]: row["psnr"] for row in rows}
+    assert list(by_method) == ["brightroom@fp32", "brightroom@int8"]
+    assert by_method["brightroom@int8"] != by_method["brightroom@fp32"]  # int8 did run
+    assert abs(by_method["brightroom@int8"] - by_method["brightroom@fp32"]) < 0.2
+    with pytest.raises(BrightroomError, match="a method's precision is fp32, bf16 or int8"):
+        run_benchmark("denoise", [str(image_folder)], ["brightroom@fast"], [25], show_progress=False)

@@ -21,6 +21,7 @@ from ..errors import BrightroomError
 from ..io import read_image
 from ..metrics import psnr_b
 from .report import scored_run
+from .runner import computing_as, method_precision
 
 DEFAULT_QUALITIES = (10, 20, 30, 40)
 # 'jpeg' scores the decoded JPEG itself; 'brightroom' restores at the quality `deblock` takes for a
@@ -63,7 +64,7 @@ def run_jpeg_benchmark(datasets: Iterable[str], qualities: Iterable[int] = DEFAU
     qualities = [check_quality(q) for q in qualities]
     first_quality = None if first_quality is None else check_quality(first_quality)
     methods = list(methods)
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if method_precision(m)[0] not in METHODS]
     if unknown:
         raise BrightroomError(f"unknown JPEG method '{unknown[0]}' (known: {', '.join(METHODS)}).")
     sets = [(dataset_name(d), image_files(resolve_dataset(d), limit)) for d in datasets]
@@ -82,10 +83,11 @@ def run_jpeg_benchmark(datasets: Iterable[str], qualities: Iterable[int] = DEFAU
                 for method in methods:
                     run = {"jpeg": lambda x: x,
                            "brightroom": lambda x, q=quality: deblock(x, quality=jpeg_quality_of(x, q).value),
-                           "brightroom-blind": lambda x: deblock(x, quality=None)}[method]
+                           "brightroom-blind": lambda x: deblock(x, quality=None)}[method_precision(method)[0]]
                     outputs = []
-                    row = scored_run("jpeg", name, method, cases, lambda x, run=run, kept=outputs: _kept(run(x), kept),
-                                     on_image=bar.update)
+                    with computing_as(method):
+                        row = scored_run("jpeg", name, method, cases, lambda x, run=run, kept=outputs: _kept(run(x), kept),
+                                         on_image=bar.update)
                     row["psnr_b"] = round(float(np.mean([psnr_b(y, ref) for y, (_, ref) in zip(outputs, cases)])), 3)
                     row |= {"quality": quality, "gray": gray or all(x.shape[2] == 1 for x in originals)}
                     rows.append(row | ({"first_quality": first_quality} if first_quality is not None else {}))

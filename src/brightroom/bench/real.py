@@ -19,6 +19,7 @@ from ..errors import BrightroomError
 from ..io import READABLE_SUFFIXES, read_image
 from ..tasks.denoise import denoise
 from .report import scored_run
+from .runner import computing_as, method_precision
 
 DEFAULT_METHODS = ("input", "bm3d", "brightroom", "brightroom-real")
 
@@ -48,8 +49,8 @@ def run_real_benchmark(datasets: Iterable[str], methods: Iterable[str] = DEFAULT
     mean seconds per image and megapixels_per_second."""
     methods = list(methods)
     for method in methods:
-        if method != "input":
-            denoise(np.zeros((8, 8, 3), np.float32), 0, method=method)  # an unknown name fails before any work
+        if method != "input":  # an unknown name fails before any work
+            denoise(np.zeros((8, 8, 3), np.float32), 0, method=method_precision(method)[0])
     sets = [(dataset_name(d), noisy_reference_pairs(resolve_dataset(d))[:limit]) for d in datasets]
     rows = []
     with tqdm(total=sum(len(p) for _, p in sets) * len(methods), desc="bench real", unit="img",
@@ -57,10 +58,9 @@ def run_real_benchmark(datasets: Iterable[str], methods: Iterable[str] = DEFAULT
         for name, pairs in sets:
             cases = [(read_image(noisy).pixels, read_image(reference).pixels) for noisy, reference in pairs]
             for method in methods:
-                if method != "input":
-                    denoise(cases[0][0], "auto", method=method)  # untimed warm-up: loading, export, buffers
-                rows.append(scored_run("real", name, method, cases,
-                                       (lambda x: x) if method == "input" else partial(denoise, sigma="auto",
-                                                                                        method=method),
-                                       on_image=lambda: bar.update(1)))
+                run = (lambda x: x) if method == "input" else partial(denoise, sigma="auto",
+                                                                       method=method_precision(method)[0])
+                with computing_as(method):
+                    run(cases[0][0])  # untimed warm-up: loading, export, buffers
+                    rows.append(scored_run("real", name, method, cases, run, on_image=lambda: bar.update(1)))
     return rows

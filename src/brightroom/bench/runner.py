@@ -30,6 +30,33 @@ from ..tasks.super_resolve import check_scale
 TASK_SETTINGS = {"denoise": "sigma", "sr": "scale"}
 
 
+def method_precision(spec: str) -> tuple[str, str | None]:
+    """A benchmark method, ``NAME`` or ``NAME@PRECISION``: the row's networks then compute in that
+    precision (fp32, bf16 or int8, as ``BRIGHTROOM_PRECISION`` would say), so one run compares them.
+
+    >>> method_precision("brightroom@int8"), method_precision("bm3d")
+    (('brightroom', 'int8'), ('bm3d', None))
+    >>> method_precision("brightroom@fast")
+    Traceback (most recent call last):
+    ...
+    brightroom.errors.BrightroomError: 'brightroom@fast': a method's precision is fp32, bf16 or int8.
+    """
+    name, _, precision = spec.partition("@")
+    if precision and precision not in ("fp32", "bf16", "int8"):
+        raise BrightroomError(f"'{spec}': a method's precision is fp32, bf16 or int8.")
+    return name, precision or None
+
+
+def computing_as(spec: str):
+    """The context a method spec's rows run in: its precision, if it names one."""
+    from contextlib import nullcontext
+
+    from ..nn.runtime import computing_in
+
+    precision = method_precision(spec)[1]
+    return computing_in(precision) if precision else nullcontext()
+
+
 def _seed(*parts) -> int:
     """A stable seed from the image and setting, so every method and every run sees the same noise."""
     return zlib.crc32("/".join(map(str, parts)).encode())
@@ -86,7 +113,7 @@ def run_benchmark(
     methods = list(methods)
     settings_list = [check_scale(s) for s in settings] if task == "sr" else [float(s) for s in settings]
     # a method may name one checkpoint per setting: weights:dncnn_sigma{sigma}.pth
-    registered = {(name, setting): get_method(task, name.format(sigma=f"{setting:g}", scale=setting))
+    registered = {(name, setting): get_method(task, method_precision(name)[0].format(sigma=f"{setting:g}", scale=setting))
                   for name in methods for setting in settings_list}
     method_limits = method_limits or {}
     settings = settings_list
@@ -103,11 +130,13 @@ def run_benchmark(
                 # worker threads keep spinning for a moment after a call (OpenCV's after nlm slowed the
                 # next network call by 13 %), and no method should pay for another's
                 for method in methods:
-                    _warm_up(task, registered[method, setting], cases[0][0], setting)
+                    with computing_as(method):
+                        _warm_up(task, registered[method, setting], cases[0][0], setting)
                     stats = {"psnr": [], "ssim": [], "seconds": 0.0, "megapixels": 0.0}
                     for degraded, truth in cases[: counts[name, method]]:
                         started = time.perf_counter()
-                        output = np.clip(_run(registered[method, setting], degraded, setting), 0.0, 1.0)
+                        with computing_as(method):
+                            output = np.clip(_run(registered[method, setting], degraded, setting), 0.0, 1.0)
                         stats["seconds"] += time.perf_counter() - started
                         stats["megapixels"] += output.shape[0] * output.shape[1] / 1e6
                         quality = _score(task, output, truth, setting)

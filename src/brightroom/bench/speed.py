@@ -73,8 +73,16 @@ def gmacs_per_megapixel(task: str, method: str, setting: float) -> float | None:
     return cost / (side * side / 1e6)
 
 
-def _measure(task: str, method: str, megapixels: float, setting: float, frames: int) -> dict:
-    """Runs in a fresh process: build the input, time one call, report the peak memory."""
+def _measure(task: str, spec: str, megapixels: float, setting: float, frames: int) -> dict:
+    """Runs in a fresh process: build the input, time one call, report the peak memory. ``spec``
+    is the method, or ``METHOD@PRECISION`` (:func:`.runner.method_precision`)."""
+    from .runner import computing_as, method_precision
+
+    with computing_as(spec):
+        return {**_measure_method(task, method_precision(spec)[0], megapixels, setting, frames), "method": spec}
+
+
+def _measure_method(task: str, method: str, megapixels: float, setting: float, frames: int) -> dict:
     source = read_image(image_files(resolve_dataset("Kodak24"))[0]).pixels
     rng = np.random.default_rng(0)
     started_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
