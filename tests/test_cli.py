@@ -195,3 +195,13 @@ def test_a_reader_that_stops_early_gets_no_error_message(tmp_path):
     process.stdout.close()  # as `brightroom info p.jpg | head -1` does
     _, errors = process.communicate(timeout=120)
     assert errors == b"" and process.returncode in (0, 141)
+
+
+def test_models_lists_each_shipped_model_with_its_record_and_int8_ranges(capsys):
+    from brightroom.cli import main
+    from brightroom.nn.zoo import MODELS
+
+    assert main(["models"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert set(lines) == set(MODELS)
+    assert "2,351,664 parameters" in lines["denoise-color"] and "int8 ranges" in lines["denoise-color"]

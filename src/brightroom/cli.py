@@ -304,8 +304,9 @@ def cmd_models(args) -> None:
             print(f"{model['name']:<14} {model['task']:<8} {model['method']:<16} not shipped in this installation")
             continue
         trained = f"{model.get('steps', '?')} steps, {int(model.get('train_seconds', 0)) / 3600:.1f} h"
+        int8 = "int8 ranges" if model["int8"] == "True" else "float only "
         print(f"{model['name']:<14} {model['task']:<8} {model['method']:<16} {model['architecture']:<18} "
-              f"{int(model['parameters']):>9,} parameters  {model['megabytes']:>4} MB  {trained}  card: {model['card']}")
+              f"{int(model['parameters']):>9,} parameters  {model['megabytes']:>4} MB  {trained}  {int8}  card: {model['card']}")
 
 
 def _parse_list(text: str, kind, what: str) -> list:

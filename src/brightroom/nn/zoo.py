@@ -179,6 +179,7 @@ def describe_models() -> list[dict[str, str]]:
     """
     from safetensors import safe_open
 
+    from .quantize import load_ranges
     from .registry import read_metadata
 
     rows = []
@@ -189,6 +190,7 @@ def describe_models() -> list[dict[str, str]]:
             with safe_open(str(entry.weights), framework="pt") as handle:
                 parameters = sum(math.prod(handle.get_slice(key).get_shape()) for key in handle.keys())
             row |= {"parameters": str(parameters), "megabytes": f"{entry.weights.stat().st_size / 1e6:.1f}",
+                    "int8": str(bool(load_ranges(entry.weights))),
                     **{k: v for k, v in read_metadata(entry.weights).items() if k in ("steps", "train_seconds")}}
         rows.append(row)
     return rows
