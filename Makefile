@@ -68,6 +68,10 @@ bench: install
 	  --task jpeg --datasets LIVE1 --first-quality 30 --qualities 70 --methods jpeg,brightroom,brightroom-blind
 	$(BENCH) --section jpeg-speed --title "JPEG artifact removal on a 12 MP colour photo (quality 30)" \
 	  --task jpeg --megapixels 12 --qualities 30 --methods brightroom,brightroom-blind
+	$(BENCH) --section int8-real --title "int8 against float32 on a CPU without bf16 (real camera noise, blind)" \
+	  --task real --datasets real/CC15 --methods brightroom-real@fp32,brightroom-real@int8
+	$(BENCH) --section int8-speed --title "int8 against float32 on a CPU without bf16: a 12 MP photo" \
+	  --task denoise --megapixels 12 --methods brightroom@fp32,brightroom@int8,brightroom-real@fp32,brightroom-real@int8
 	$(BENCH) --section burst --title "Burst merging (synthetic handheld bursts)" --task burst \
 	  --datasets Kodak24 --frames 4,8
 	$(BENCH) --section burst-speed --title "Burst merging: an 8-frame 12 MP burst" --task burst \

@@ -11,7 +11,7 @@ where its model has that file; ``brightroom export --int8`` measures its own ran
 The convolutions at the network's finest resolution stay in float: 8-bit steps there are 8-bit
 steps on the fine detail itself. Quantising every convolution but the first and last lost 0.43 dB
 on CBSD68 at sigma 25; keeping the U-Net's first level (a third of its work) in float lost 0.03 and
-still ran 1.4 times faster than float32 on an AVX2 CPU (docs/export.md).
+still ran 1.4 times faster than float32 as an exported file on an AVX2 CPU (docs/export.md).
 """
 
 from __future__ import annotations
