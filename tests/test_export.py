@@ -88,3 +88,20 @@ def test_int8_export_keeps_the_finest_level_in_float_and_stays_close(tmp_path, p
     meta = onnxruntime.InferenceSession(str(paths["int8"]), providers=["CPUExecutionProvider"]).get_modelmeta()
     assert meta.custom_metadata_map["int8"] == "True"
     assert psnr(np.clip(outputs["int8"], 0, 1), np.clip(outputs["float"], 0, 1)) > 45
+
+
+@pytest.mark.datasets
+@pytest.mark.slow
+def test_int8_export_of_a_gray_model_calibrates_on_its_own_training_photos(tmp_path):
+    from brightroom.datasets import data_root
+
+    if not (data_root() / "train" / "train400_gray").is_dir():
+        pytest.skip("the training photos are not beside the repo")
+    path = tmp_path / "gray.onnx"
+    # its photos are 180 px gray: one channel, cropped to the model's multiple of 8
+    assert main(["export", "denoise-gray", "-o", str(path), "--int8"]) == 0
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert session.get_modelmeta().custom_metadata_map["int8"] == "True"
+    image = smooth_image(64, 64, 1).transpose(2, 0, 1)[None].astype(np.float32)
+    out = session.run(None, {"image": image, "sigma": np.zeros_like(image)})[0]
+    assert out.shape == image.shape and np.abs(out - image).mean() < 0.02

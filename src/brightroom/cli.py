@@ -443,25 +443,12 @@ def cmd_calibrate(args) -> None:
 
 
 def cmd_export(args) -> None:
-    import numpy as np
-
     from .io.files import check_output_path
     from .nn.export import export_onnx
 
     check_output_path(Path(args.output), overwrite=args.overwrite)  # before the export's work
-    calibration = None
-    if args.int8:
-        from .datasets import image_files, resolve_dataset
-        from .io import read_image
-
-        rng = np.random.default_rng(0)
-        calibration = []
-        for path in image_files(resolve_dataset("train/bsds400"))[:: 25]:  # 16 training photos
-            pixels = read_image(path).pixels
-            top, left = rng.integers(0, pixels.shape[0] - 128), rng.integers(0, pixels.shape[1] - 128)
-            calibration.append(pixels[top: top + 128, left: left + 128])
     scale = int(args.scale) if args.scale else None
-    print(export_onnx(args.model, args.output, scale=scale, int8=args.int8, calibration=calibration))
+    print(export_onnx(args.model, args.output, scale=scale, int8=args.int8))
 
 
 def cmd_serve(args) -> None:

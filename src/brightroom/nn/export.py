@@ -32,7 +32,9 @@ INPUT_CONVENTIONS = {
 def export_onnx(name: str, path: str | Path, *, scale: int | None = None, int8: bool = False,
                 calibration: list[np.ndarray] | None = None) -> Path:
     """Write the zoo model ``name`` as ONNX to ``path`` (an SR model for one ``scale``); with ``int8``,
-    quantised with ``calibration`` images (H x W x 3 float32 in [0, 1]) as the activations' range."""
+    quantised with the activations' ranges measured on ``calibration`` images (H x W x C float32 in
+    [0, 1], C the model's channels; by default the crops of its training photos that
+    ``brightroom calibrate`` measures on)."""
     entry = get_model(name)
     path = Path(path)
     if path.suffix.lower() != ".onnx":
@@ -45,8 +47,6 @@ def export_onnx(name: str, path: str | Path, *, scale: int | None = None, int8: 
             raise BrightroomError(f"'{name}' upscales by {', '.join(map(str, entry.scales or ()))}; give --scale.")
     elif scale is not None:
         raise BrightroomError(f"--scale applies to super-resolution models, not '{name}'.")
-    if int8 and not calibration:
-        raise BrightroomError("int8 export needs calibration images.")
     from .runtime import onnx_bytes
 
     net = load_model(name)
@@ -68,6 +68,12 @@ def export_onnx(name: str, path: str | Path, *, scale: int | None = None, int8: 
     for key, value in {"brightroom_model": name, "brightroom_version": __version__, "task": entry.task,
                        "inputs": conventions, "scale": str(scale or 1), "int8": str(int8)}.items():
         model.metadata_props.add(key=key, value=value)
+    if int8 and calibration is None:
+        from ..train.calibrate import training_crops, training_folder
+
+        calibration = training_crops(training_folder(entry), channels if kind == "denoise" else 3)
+    if int8 and not calibration:
+        raise BrightroomError("int8 export needs calibration images.")
     data = _quantised(model, names, calibration, kind) if int8 else model.SerializeToString()
     atomic_write(path, data)  # never a half-written model
     return path
@@ -81,6 +87,7 @@ def _quantised(model, names: list[str], calibration: list[np.ndarray], kind: str
     # its range
     feeds, rng = [], np.random.default_rng(0)
     for index, image in enumerate(calibration):
+        image = image[: image.shape[0] // 8 * 8, : image.shape[1] // 8 * 8]  # the model's own size rule
         sigma = 0.0 if kind in ("sr", "jpeg") else float(np.linspace(5, 50, len(calibration))[index]) / 255
         noisy = image + rng.normal(0.0, sigma, image.shape) if sigma else image
         if kind == "jpeg":

@@ -35,9 +35,8 @@ def calibrate(name: str, output: Path | None = None, progress: Callable[[str], N
     from ..nn.zoo import get_model, load_model
 
     entry = get_model(name)
-    data = entry.config["data"]
-    folder = data.get("train") or data["train_color"]  # the JPEG model: its colour photos (gray made from them)
-    photos = _crops(folder, entry.channels if entry.task == "denoise" else 3)
+    folder = training_folder(entry)
+    photos = training_crops(folder, entry.channels if entry.task == "denoise" else 3)
     exercise = _EXERCISES[entry.task]
     load_model(name)  # frozen, so its networks' inputs are recorded
     with computing_in("fp32"), recording_inputs() as seen:
@@ -60,8 +59,22 @@ def calibrate(name: str, output: Path | None = None, progress: Callable[[str], N
     return path
 
 
-def _crops(folder: str, channels: int) -> list[np.ndarray]:
-    """Centre crops of every n-th training photo, as H x W x channels float32."""
+def training_folder(entry) -> str:
+    """The dataset a zoo model was trained on, as its config names it (the JPEG model: its colour
+    photos, from which it also made its gray ones).
+
+    >>> from brightroom.nn.zoo import get_model
+    >>> training_folder(get_model("deblock"))
+    'train/bsds400'
+    """
+    data = entry.config["data"]
+    return data.get("train") or data["train_color"]
+
+
+def training_crops(folder: str, channels: int) -> list[np.ndarray]:
+    """The photos int8 ranges are measured on (here and by ``export --int8``): centre crops of
+    every n-th photo of ``folder`` (a dataset name), ``PHOTOS`` of them, ``CROP`` pixels square,
+    as H x W x ``channels`` float32 (1 or 3)."""
     files = image_files(resolve_dataset(folder))
     crops = []
     for path in files[:: max(1, len(files) // PHOTOS)][:PHOTOS]:
