@@ -143,10 +143,30 @@ def test_a_smaller_network_fine_tunes_from_part_of_a_larger_ones_weights(tmp_pat
     # a zero learning rate exports the very weights it took (rounded to float16 as shipped)
     expected = {k: v.half().float() for k, v in source.state_dict().items()}
     assert all(torch.equal(expected[k], v) for k, v in small.state_dict().items())
-    # a network the weights do not fit is refused in one sentence
-    config.write_text(config.read_text().replace("widths = [8, 16, 32]", "widths = [8, 16, 48]"))
+    # a narrower network the weights do not fit is refused in one sentence
+    config.write_text(config.read_text().replace("widths = [8, 16, 32]", "widths = [8, 16, 24]"))
     assert main(["train", "denoise", "--config", str(config)]) == 2
-    assert "do not fit this model" in capsys.readouterr().err
+    assert "('down1.weight' is (32, 16, 2, 2) there, (24, 16, 2, 2) here)" in capsys.readouterr().err
+
+
+def test_a_larger_network_grows_from_a_smaller_ones_weights_computing_the_same_at_first():
+    from brightroom.nn.denoiser import NoiseLevelUNet
+    from brightroom.train.warm_start import warm_start
+
+    torch.manual_seed(0)
+    small = NoiseLevelUNet(3, (8, 16, 32), 1).eval()
+    for parameter in small.parameters():  # trained weights are not those of a fresh network
+        parameter.data.normal_(0, 0.2)
+    large = NoiseLevelUNet(3, (12, 24, 32), [2, 1, 3, 1, 2]).eval()
+    said = warm_start(large, small.state_dict(), "small")
+    assert said == "grew 14 of its tensors into wider ones; 4 new residual blocks start as the identity"
+    x, sigma = torch.rand(2, 3, 24, 24), torch.rand(2, 1, 24, 24) * 0.2
+    assert torch.allclose(large(x, sigma), small(x, sigma), atol=1e-5)
+    assert large.head.weight[8:].abs().sum() > 0  # new channels carry signal ...
+    assert torch.equal(large.tail.weight[:, 8:], torch.zeros_like(large.tail.weight[:, 8:]))  # ... unread yet
+    (large(x, sigma) - x).abs().mean().backward()
+    assert large.tail.weight.grad[:, 8:].abs().sum() > 0  # so the readers of the new channels learn
+    assert large.middle[2].conv2.weight.grad.abs().sum() > 0  # and so do the identity blocks
 
 
 def test_level_weights_favour_low_noise_and_average_one():

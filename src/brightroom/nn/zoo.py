@@ -94,6 +94,8 @@ MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in [
                "noise-level-conditioned U-Net for colour photos with Gaussian or sensor noise (AWGN sigma 0-75)"),
     ModelEntry("denoise-gray", "denoise", "brightroom", 1,
                "the same U-Net for gray images"),
+    ModelEntry("denoise-hq", "denoise", "brightroom-hq", 3,
+               "the quality tier: the colour U-Net a third wider (64/128/256 channels), grown from it, for AWGN and sensor noise"),
     ModelEntry("denoise-real", "denoise", "brightroom-real", 3,
                "blind real-photo denoiser: estimates luminance and colour noise itself (camera noise, JPEG)",
                blind=True),
@@ -115,7 +117,7 @@ def get_model(name: str) -> ModelEntry:
     >>> get_model("no-such-model")
     Traceback (most recent call last):
     ...
-    brightroom.errors.BrightroomError: unknown model 'no-such-model' (known: denoise-color, denoise-gray, denoise-real, denoise-raw, deblock, sr-classic, sr-real).
+    brightroom.errors.BrightroomError: unknown model 'no-such-model' (known: denoise-color, denoise-gray, denoise-hq, denoise-real, denoise-raw, deblock, sr-classic, sr-real).
     """
     if name not in MODELS:
         raise BrightroomError(f"unknown model '{name}' (known: {', '.join(MODELS)}).")

@@ -284,10 +284,12 @@ def _run_blind(method: str, image: np.ndarray, sigma: float | np.ndarray | None,
 
 
 def _register_learned() -> None:
-    """One method per distinct learned method of the model zoo (models differ by channels)."""
+    """One method per distinct learned method of the model zoo whose weights are shipped (models
+    differ by channels; a model still in training has none yet)."""
     from ..nn.zoo import models
 
-    for entry in {entry.method: entry for entry in reversed(models("denoise"))}.values():
+    shipped = [entry for entry in models("denoise") if entry.shipped]
+    for entry in {entry.method: entry for entry in reversed(shipped)}.values():
         run = partial(_run_blind if entry.blind else _run_learned, entry.method)
         register("denoise", entry.method, entry.summary, learned=True, blind=entry.blind)(run)
     register("denoise", "brightroom-ensemble",

@@ -34,6 +34,7 @@ from ..nn.registry import load_weights, read_metadata, save_weights
 from ..nn.runtime import native_bf16
 from ..nn.zoo import weights_path
 from .config import model_arguments
+from .warm_start import warm_start
 
 MakeBatch = Callable[[np.random.Generator, dict], tuple]  # (model inputs, target[, per-sample weights])
 Validate = Callable[[torch.nn.Module], float]
@@ -188,18 +189,11 @@ def train(
         rng = np.random.default_rng([int(run.get("seed", 0)), step])  # not the batches already seen
         progress(f"resumed from the weights in {weights_file} at step {step} (the optimizer's state restarts)")
     elif run.get("init_weights"):
-        # Fine-tuning: start from another trained model's weights, or from a part of them (a network
-        # with fewer residual blocks takes the first ones of each stage).
+        # Fine-tuning, or growing: start from another trained model's weights (train/warm_start.py)
         source = load_weights(weights_path(run["init_weights"])).state_dict()
-        target = model.state_dict()
-        unmatched = [k for k, v in target.items() if k not in source or source[k].shape != v.shape]
-        if unmatched:
-            raise BrightroomError(f"the weights in '{run['init_weights']}' do not fit this model "
-                                  f"({len(unmatched)} tensors missing or of another shape, e.g. '{unmatched[0]}').")
-        model.load_state_dict({k: source[k] for k in target})
+        done = warm_start(model, source, f"'{run['init_weights']}'")
         model.to(device)
-        left_out = f", {len(source) - len(target)} of its tensors left out" if len(source) > len(target) else ""
-        progress(f"starting from the weights in {run['init_weights']}{left_out}")
+        progress(f"starting from the weights in {run['init_weights']}: {done}")
 
     def save_checkpoint() -> None:
         checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
