@@ -21,6 +21,7 @@ from ..nn.registry import load_weights
 from ..nn.zoo import weights_path
 from .config import build_model
 from .data import batch_tensor, random_patch, training_images
+from .warm_start import warm_start
 
 # Shares of the example kinds: luminance of a gray image, luminance of a colour one, a colour plane, clean.
 KINDS = {"gray": 0.35, "luma": 0.30, "chroma": 0.30, "clean": 0.05}
@@ -106,20 +107,14 @@ def jpeg_example(gray_images: list[np.ndarray], color_images: list[np.ndarray], 
     return noisy, clean, level, 0.0
 
 
-def widen_restorer(source_model: str, model: torch.nn.Module) -> None:
-    """Start the restorer from the gray denoiser: its noise level's first-layer weights read the
-    JPEG level, the colour-plane flag's start at zero; every other tensor is copied."""
-    source = load_weights(weights_path(source_model)).state_dict()
-    head = source["head.weight"]
-    source["head.weight"] = torch.cat([head, torch.zeros_like(head[:, -1:])], dim=1)
-    model.restorer.load_state_dict(source)
-
-
 def prepare(config: dict):
     """Model, batch maker and validator for a JPEG config."""
     model = build_model(config)
     if config["run"].get("init_restorer"):
-        widen_restorer(config["run"]["init_restorer"], model)
+        # from the gray denoiser: its noise level's first-layer weights read the JPEG level, the
+        # colour-plane flag's (an input it lacks) start at zero
+        source = load_weights(weights_path(config["run"]["init_restorer"])).state_dict()
+        warm_start(model.restorer, source, f"'{config['run']['init_restorer']}'")
     data = config["data"]
     gray_images, gray_val = training_images({**data, "train": data["train_gray"]}, 1)
     color_images, _ = training_images({**data, "train": data["train_color"]}, 3)
