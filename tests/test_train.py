@@ -169,6 +169,23 @@ def test_a_larger_network_grows_from_a_smaller_ones_weights_computing_the_same_a
     assert large.middle[2].conv2.weight.grad.abs().sum() > 0  # and so do the identity blocks
 
 
+def test_a_full_resolution_stage_grows_around_a_trained_u_net_computing_the_same_at_first():
+    from brightroom.nn.denoiser import NoiseLevelUNet
+    from brightroom.train.warm_start import warm_start
+
+    torch.manual_seed(0)
+    plain = NoiseLevelUNet(3, (8, 16, 32), 1).eval()
+    for parameter in plain.parameters():
+        parameter.data.normal_(0, 0.2)
+    full = NoiseLevelUNet(3, (8, 16, 32), 1, full_width=4, full_blocks=1).eval()
+    said = warm_start(full, plain.state_dict(), "plain")
+    assert said == ("grew 1 of its tensors into wider ones; 2 new residual blocks start as the identity; "
+                    "new layers full_fuse, full_head, full_tail")
+    x, sigma = torch.rand(1, 3, 16, 16), torch.rand(1, 1, 16, 16) * 0.2
+    assert torch.allclose(full(x, sigma), plain(x, sigma), atol=1e-5)
+    assert full.full_head.weight.abs().sum() > 0 and full.full_tail.weight.abs().sum() == 0
+
+
 def test_level_weights_favour_low_noise_and_average_one():
     sigma = np.array([0, 15, 50, 75], np.float32).reshape(4, 1, 1, 1) / 255
     weights = level_weights(sigma, offset=10)

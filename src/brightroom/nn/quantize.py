@@ -31,8 +31,9 @@ CONVOLUTIONS = ("Conv", "ConvTranspose")
 # range, not over its negative half, which the ReLU drops: the real-photo model lost 0.05 dB on
 # CC15 instead of 0.11, and ran faster. The additions stay in float (quantised, they lost 0.3 dB).
 QUANTISED_OPS = (*CONVOLUTIONS, "Relu")
-# the U-Net's (nn.denoiser.NoiseLevelUNet) layers at its first level, by their ONNX node names
-_FINEST_LEVEL = ("/head/", "/tail/", "/enc0/", "/dec0/", "/down0/", "/up0/")
+# the U-Net's (nn.denoiser.NoiseLevelUNet) layers at its first level and at full resolution, by
+# their ONNX node names
+_FINEST_LEVEL = ("/head/", "/tail/", "/enc0/", "/dec0/", "/down0/", "/up0/", "/full_")
 
 
 def ranges_file(weights: Path) -> Path:

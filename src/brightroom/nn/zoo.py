@@ -95,7 +95,7 @@ MODELS: dict[str, ModelEntry] = {entry.name: entry for entry in [
     ModelEntry("denoise-gray", "denoise", "brightroom", 1,
                "the same U-Net for gray images"),
     ModelEntry("denoise-hq", "denoise", "brightroom-hq", 3,
-               "the quality tier: the colour U-Net a third wider (64/128/256 channels), grown from it, for AWGN and sensor noise"),
+               "the quality tier: the colour U-Net with a full-resolution stage around it, for AWGN and sensor noise"),
     ModelEntry("denoise-real", "denoise", "brightroom-real", 3,
                "blind real-photo denoiser: estimates luminance and colour noise itself (camera noise, JPEG)",
                blind=True),

@@ -11,7 +11,8 @@ Checkpoints (``[run] checkpoint``) stay on the machine that trains and are never
 weights (N,): the loss is then the weighted mean of each sample's L1.
 
 A config may add stages after its main schedule (``[[stage]]`` tables): each is a warm
-restart with its own ``steps``, ``lr`` and ``lr_min`` and may override task sections for
+restart with its own ``steps``, ``lr``, ``lr_min`` and ``warmup`` (a linear ramp of the rate over
+its first steps; also in ``[optim]``) and may override task sections for
 its batches (``noise = { low_sigma_fraction = 0.5 }``). The step number alone says which
 stage runs, so one command reproduces the whole run and ``--resume`` continues any stage.
 """
@@ -63,7 +64,7 @@ def schedule(config: dict) -> list[dict]:
     """
     optim = config["optim"]
     stages = [{"start": 0, "steps": int(optim["steps"]), "lr": float(optim["lr"]),
-               "lr_min": float(optim["lr_min"]), "overrides": {}}]
+               "lr_min": float(optim["lr_min"]), "warmup": int(optim.get("warmup", 0)), "overrides": {}}]
     for extra in config.get("stage", []):
         if "steps" not in extra or "lr" not in extra:
             raise BrightroomError("every [[stage]] of a training config needs 'steps' and 'lr'.")
@@ -72,20 +73,27 @@ def schedule(config: dict) -> list[dict]:
             "steps": int(extra["steps"]),
             "lr": float(extra["lr"]),
             "lr_min": float(extra.get("lr_min", optim["lr_min"])),
-            "overrides": {k: v for k, v in extra.items() if k not in ("steps", "lr", "lr_min")},
+            "warmup": int(extra.get("warmup", 0)),
+            "overrides": {k: v for k, v in extra.items() if k not in ("steps", "lr", "lr_min", "warmup")},
         })
     return stages
 
 
 def stage_at(stages: list[dict], step: int) -> tuple[dict, float]:
-    """The stage that runs ``step`` and its learning rate (cosine decay within each stage).
+    """The stage that runs ``step`` and its learning rate (cosine decay within each stage, after a
+    linear ramp over its first ``warmup`` steps where it has one).
 
     >>> stages = schedule({"optim": {"steps": 10, "lr": 1.0, "lr_min": 0.0}, "stage": [{"steps": 10, "lr": 0.5}]})
     >>> [round(stage_at(stages, step)[1], 3) for step in (0, 5, 9, 10, 15)]
     [1.0, 0.5, 0.024, 0.5, 0.25]
+    >>> warm = schedule({"optim": {"steps": 100, "lr": 1.0, "lr_min": 0.0, "warmup": 4}})
+    >>> [round(stage_at(warm, step)[1], 3) for step in (0, 1, 3, 4)]
+    [0.25, 0.5, 0.998, 0.996]
     """
     current = next((s for s in reversed(stages) if step >= s["start"]), stages[0])
-    return current, cosine_lr(step - current["start"], current["steps"], current["lr"], current["lr_min"])
+    into = step - current["start"]
+    ramp = min(1.0, (into + 1) / current["warmup"]) if current.get("warmup") else 1.0
+    return current, ramp * cosine_lr(into, current["steps"], current["lr"], current["lr_min"])
 
 
 def weighted_l1(output: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:

@@ -7,7 +7,9 @@ Growing keeps the function because nothing old reads anything new: a wider layer
 source's weights in its leading channels, the weights by which old channels would read the new
 ones are zero, and the new channels are written by freshly initialised weights (so they carry
 signal and their readers receive gradients from the first step); a residual block the source
-lacks starts as the identity (its second convolution zero).
+lacks starts as the identity (its second convolution zero); any other new layer starts as the
+architecture's ``grown_layers`` says (fresh where nothing old reads it, zero where its output is
+added to the old output).
 """
 
 from __future__ import annotations
@@ -33,10 +35,16 @@ def warm_start(model: nn.Module, source: dict[str, torch.Tensor], name: str = "t
     True
     """
     target = model.state_dict()
-    loaded, grown, identity = {}, 0, set()
+    grown_layers = getattr(model, "grown_layers", {})
+    loaded, grown, identity, added = {}, 0, set(), set()
     for key, fresh in target.items():
         if key not in source:
-            block, _, part = key.rpartition(".")[0].rpartition(".")
+            layer = key.rpartition(".")[0]
+            block, _, part = layer.rpartition(".")
+            if layer in grown_layers:  # a layer the architecture says how to start
+                loaded[key] = torch.zeros_like(fresh) if grown_layers[layer] == "zero" else fresh
+                added.add(layer)
+                continue
             if part not in ("conv1", "conv2") or not isinstance(model.get_submodule(block), ResidualBlock):
                 raise BrightroomError(f"the weights in {name} do not fit this model (no tensor '{key}').")
             # a block the source lacks: its first convolution as initialised, read through a zero second one
@@ -57,6 +65,7 @@ def warm_start(model: nn.Module, source: dict[str, torch.Tensor], name: str = "t
     left_out = len([key for key in source if key not in target])
     parts = ([f"grew {grown} of its tensors into wider ones"] if grown else []) + \
         ([f"{len(identity)} new residual blocks start as the identity"] if identity else []) + \
+        ([f"new layers {', '.join(sorted(added))}"] if added else []) + \
         ([f"{left_out} of its tensors left out"] if left_out else [])
     return "; ".join(parts) or "every tensor as it is"
 
