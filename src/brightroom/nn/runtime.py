@@ -4,7 +4,7 @@ in int8 (where the model ships its activation ranges, :mod:`.quantize`) or float
 A shipped network is *frozen* (its weights never change), so it can be exported once per
 process, in memory, to ONNX with free height and width, and run by ONNX Runtime. On AVX2 CPUs
 (no native bfloat16) ONNX Runtime's float32 convolutions ran the shipped denoisers 1.1-1.3x
-faster than PyTorch's on the same images, and int8 1.0-1.3x faster again (docs/export.md).
+faster than PyTorch's on the same images, and int8 1.2-1.4x faster again (docs/export.md).
 Networks being trained are never frozen and always run in PyTorch. Only the quantiser's
 scratch files touch the disk (a temporary folder).
 """
