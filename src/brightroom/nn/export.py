@@ -69,9 +69,9 @@ def export_onnx(name: str, path: str | Path, *, scale: int | None = None, int8: 
                        "inputs": conventions, "scale": str(scale or 1), "int8": str(int8)}.items():
         model.metadata_props.add(key=key, value=value)
     if int8 and calibration is None:
-        from ..train.calibrate import training_crops, training_folder
+        from ..train.calibrate import training_crops
 
-        calibration = training_crops(training_folder(entry), channels if kind == "denoise" else 3)
+        calibration = training_crops(entry)
     if int8 and not calibration:
         raise BrightroomError("int8 export needs calibration images.")
     data = _quantised(model, names, calibration, kind) if int8 else model.SerializeToString()

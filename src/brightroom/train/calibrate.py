@@ -36,7 +36,7 @@ def calibrate(name: str, output: Path | None = None, progress: Callable[[str], N
 
     entry = get_model(name)
     folder = training_folder(entry)
-    photos = training_crops(folder, entry.channels if entry.task == "denoise" else 3)
+    photos = training_crops(entry)
     exercise = _EXERCISES[entry.task]
     load_model(name)  # frozen, so its networks' inputs are recorded
     with computing_in("fp32"), recording_inputs() as seen:
@@ -71,10 +71,11 @@ def training_folder(entry) -> str:
     return data.get("train") or data["train_color"]
 
 
-def training_crops(folder: str, channels: int) -> list[np.ndarray]:
-    """The photos int8 ranges are measured on (here and by ``export --int8``): centre crops of
-    every n-th photo of ``folder`` (a dataset name), ``PHOTOS`` of them, ``CROP`` pixels square,
-    as H x W x ``channels`` float32 (1 or 3)."""
+def training_crops(entry) -> list[np.ndarray]:
+    """The photos a zoo model's int8 ranges are measured on (here and by ``export --int8``): centre
+    crops of every n-th photo it was trained on, ``PHOTOS`` of them, ``CROP`` pixels square, as
+    H x W x C float32 (C its channels for a denoiser, else 3: the JPEG model makes its planes)."""
+    folder, channels = training_folder(entry), entry.channels if entry.task == "denoise" else 3
     files = image_files(resolve_dataset(folder))
     crops = []
     for path in files[:: max(1, len(files) // PHOTOS)][:PHOTOS]:
