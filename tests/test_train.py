@@ -149,6 +149,28 @@ def test_a_smaller_network_fine_tunes_from_part_of_a_larger_ones_weights(tmp_pat
     assert "('down1.weight' is (32, 16, 2, 2) there, (24, 16, 2, 2) here)" in capsys.readouterr().err
 
 
+def test_inherited_tensors_may_train_at_a_scaled_rate_while_new_layers_take_the_full_one(tmp_path, image_folder):
+    from brightroom.nn.registry import build, save_weights
+
+    recipe = {"channels": 3, "widths": [8, 16, 32], "blocks": 1}
+    source = build("NoiseLevelUNet", **recipe)
+    save_weights(source, tmp_path / "plain.safetensors", "NoiseLevelUNet", recipe)
+    config = _config(tmp_path, image_folder)
+    text = config.read_text().replace("blocks = 1", "blocks = 1\nfull_width = 4\nfull_blocks = 1")
+    text = text.replace("lr_min = 1e-5", "lr_min = 1e-5\ninherited_lr_scale = 0.0")
+    config.write_text(text.replace("[run]", f'[run]\ninit_weights = "{tmp_path / "plain.safetensors"}"'))
+    assert main(["train", "denoise", "--config", str(config)]) == 0
+    grown = load_weights(tmp_path / "tiny.safetensors").state_dict()
+    kept = {k: v.half().float() for k, v in source.state_dict().items()}
+    # a zero scale leaves every inherited tensor as it was; the grown head and the new stage learn
+    assert all(torch.equal(grown[k], v) for k, v in kept.items() if k != "head.weight")
+    assert not torch.equal(grown["head.weight"][:, :13], kept["head.weight"])
+    assert grown["full_tail.weight"].abs().sum() > 0
+    # the scale needs something inherited
+    config.write_text(config.read_text().replace(f'init_weights = "{tmp_path / "plain.safetensors"}"', ""))
+    assert main(["train", "denoise", "--config", str(config)]) == 2
+
+
 def test_a_larger_network_grows_from_a_smaller_ones_weights_computing_the_same_at_first():
     from brightroom.nn.denoiser import NoiseLevelUNet
     from brightroom.train.warm_start import warm_start

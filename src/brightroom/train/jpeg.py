@@ -17,11 +17,9 @@ from ..color import rgb_to_jpeg_ycbcr
 from ..degrade import jpeg_compress, jpeg_recompress
 from ..metrics import psnr
 from ..nn.jpeg import quality_to_level
-from ..nn.registry import load_weights
-from ..nn.zoo import weights_path
 from .config import build_model
 from .data import batch_tensor, random_patch, training_images
-from .warm_start import warm_start
+from .warm_start import source_weights, warm_start
 
 # Shares of the example kinds: luminance of a gray image, luminance of a colour one, a colour plane, clean.
 KINDS = {"gray": 0.35, "luma": 0.30, "chroma": 0.30, "clean": 0.05}
@@ -113,8 +111,7 @@ def prepare(config: dict):
     if config["run"].get("init_restorer"):
         # from the gray denoiser: its noise level's first-layer weights read the JPEG level, the
         # colour-plane flag's (an input it lacks) start at zero
-        source = load_weights(weights_path(config["run"]["init_restorer"])).state_dict()
-        warm_start(model.restorer, source, f"'{config['run']['init_restorer']}'")
+        warm_start(model.restorer, source_weights(config["run"]["init_restorer"]), f"'{config['run']['init_restorer']}'")
     data = config["data"]
     gray_images, gray_val = training_images({**data, "train": data["train_gray"]}, 1)
     color_images, _ = training_images({**data, "train": data["train_color"]}, 3)

@@ -15,6 +15,10 @@ restart with its own ``steps``, ``lr``, ``lr_min`` and ``warmup`` (a linear ramp
 its first steps; also in ``[optim]``) and may override task sections for
 its batches (``noise = { low_sigma_fraction = 0.5 }``). The step number alone says which
 stage runs, so one command reproduces the whole run and ``--resume`` continues any stage.
+
+A run grown from another model (``[run] init_weights``) may train what it inherited more gently
+than what is new: ``[optim] inherited_lr_scale`` multiplies the rate of every tensor that kept
+its source's shape (the new layers, and the layers grown wider, take the full rate).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from ..nn.registry import load_weights, read_metadata, save_weights
 from ..nn.runtime import native_bf16
 from ..nn.zoo import weights_path
 from .config import model_arguments
-from .warm_start import warm_start
+from .warm_start import source_weights, warm_start
 
 MakeBatch = Callable[[np.random.Generator, dict], tuple]  # (model inputs, target[, per-sample weights])
 Validate = Callable[[torch.nn.Module], float]
@@ -77,6 +81,28 @@ def schedule(config: dict) -> list[dict]:
             "overrides": {k: v for k, v in extra.items() if k not in ("steps", "lr", "lr_min", "warmup")},
         })
     return stages
+
+
+def parameter_groups(model: torch.nn.Module, optim: dict, source: dict | None) -> list[dict]:
+    """The optimizer's parameter groups, each with its ``lr_scale``: one group at the full rate,
+    or, where ``optim["inherited_lr_scale"]`` is set, the tensors that keep the shape they have in
+    ``source`` (the weights the run started from) at that scale and the rest at the full rate.
+
+    >>> net = torch.nn.Linear(2, 2)
+    >>> [g["lr_scale"] for g in parameter_groups(net, {}, None)]
+    [1.0]
+    >>> [len(g["params"]) for g in parameter_groups(net, {"inherited_lr_scale": 0.1}, {"weight": net.weight})]
+    [1, 1]
+    """
+    scale = optim.get("inherited_lr_scale")
+    if scale is None:
+        return [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    if source is None:
+        raise BrightroomError("[optim] inherited_lr_scale needs [run] init_weights (what is inherited).")
+    inherited, new = [], []
+    for key, tensor in model.named_parameters():
+        (inherited if key in source and source[key].shape == tensor.shape else new).append(tensor)
+    return [{"params": inherited, "lr_scale": float(scale)}, {"params": new, "lr_scale": 1.0}]
 
 
 def stage_at(stages: list[dict], step: int) -> tuple[dict, float]:
@@ -171,7 +197,9 @@ def train(
         raise BrightroomError(f"[run] precision must be auto, bf16 or fp32, not '{precision}'.")
     autocast_dtype = {"bf16": torch.bfloat16, "fp32": None}[precision]
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(optim["lr"]))
+    source = source_weights(run["init_weights"]) if run.get("init_weights") else None
+    groups = parameter_groups(model, optim, source)
+    optimizer = torch.optim.Adam(groups, lr=float(optim["lr"]))
     rng = np.random.default_rng(int(run.get("seed", 0)))
     torch.manual_seed(int(run.get("seed", 0)))
     step, elapsed = 0, 0.0
@@ -181,6 +209,8 @@ def train(
         saved = torch.load(checkpoint_path, map_location=device, weights_only=False)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(_expand_optimizer_state(saved["optimizer"]))
+        for group, configured in zip(optimizer.param_groups, groups):  # the config's scales, not the saved ones
+            group["lr_scale"] = configured["lr_scale"]
         rng.bit_generator.state = saved["rng"]
         torch.set_rng_state(saved["torch_rng"])
         step, elapsed = saved["step"], saved["elapsed"]
@@ -198,7 +228,6 @@ def train(
         progress(f"resumed from the weights in {weights_file} at step {step} (the optimizer's state restarts)")
     elif run.get("init_weights"):
         # Fine-tuning, or growing: start from another trained model's weights (train/warm_start.py)
-        source = load_weights(weights_path(run["init_weights"])).state_dict()
         done = warm_start(model, source, f"'{run['init_weights']}'")
         model.to(device)
         progress(f"starting from the weights in {run['init_weights']}: {done}")
@@ -241,7 +270,7 @@ def train(
             started = time.perf_counter()
             stage, lr = stage_at(stages, step)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group["lr_scale"]
             inputs, target, *weights = make_batch(rng, stage["overrides"])
             inputs = tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in inputs)
             target = tuple(t.to(device) for t in target) if isinstance(target, tuple) else target.to(device)
@@ -267,7 +296,7 @@ def train(
             is_last = step == stop_at or bool(stop_requested)
             validating = step % int(run["validate_every"]) == 0 or is_last
             if step % 100 == 0 or validating:
-                record = {"step": step, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"],
+                record = {"step": step, "loss": float(np.mean(losses)), "lr": lr,
                           "seconds": round(elapsed, 1)}
                 losses.clear()
                 if validating:

@@ -20,10 +20,9 @@ from ..camera.noise import NoiseProfile, noise_std_map
 from ..camera.raw import camera_to_srgb_matrix
 from ..camera.unprocess import random_camera, sensor_read_noise, unprocess
 from ..metrics import psnr
-from ..nn.registry import load_weights
-from ..nn.zoo import weights_path
 from .config import build_model
 from .data import random_patch, training_images
+from .warm_start import source_weights
 
 # Shot levels from below base ISO to past ISO 12800-like (variance = a * x + b on the [0, 1] raw
 # scale); b follows a as in Brooks et al. (2019), with their spread.
@@ -86,7 +85,7 @@ def training_loss(output: torch.Tensor, target: tuple[torch.Tensor, torch.Tensor
 def start_from(source_model: str, model: torch.nn.Module) -> int:
     """Copy every tensor of an sRGB denoiser that fits (the body of the U-Net); the first and last
     layers, whose channels differ, start fresh. Returns the number of tensors copied."""
-    source = load_weights(weights_path(source_model)).state_dict()
+    source = source_weights(source_model)
     target = model.state_dict()
     fitting = {k: v for k, v in source.items() if k in target and target[k].shape == v.shape}
     model.load_state_dict({**target, **fitting})

@@ -11,10 +11,9 @@ import torch
 from ..camera.unprocess import camera_noise, camera_sharpen
 from ..degrade import add_gaussian_noise, add_poisson_gaussian_noise, jpeg_compress, noise_components
 from ..metrics import psnr
-from ..nn.registry import load_weights
-from ..nn.zoo import weights_path
 from .config import build_model
 from .data import batch_tensor, random_patch, training_images
+from .warm_start import source_weights
 
 # Shares of the patch kinds (the rest of 1 goes to the camera chain in colour).
 MIX = {"chain_gray": 0.08, "awgn": 0.12, "awgn_luma": 0.05, "poisson_gaussian": 0.08, "clean": 0.14}
@@ -63,7 +62,7 @@ def widen_denoiser(source_model: str, model: torch.nn.Module) -> None:
     """Start the real-photo denoiser from the AWGN colour model: the one-channel noise level's
     first-layer weights are shared by the luminance and colour levels (white noise reads the same
     in both), every other tensor is copied. A denoiser with two levels already is copied as it is."""
-    source = load_weights(weights_path(source_model)).state_dict()
+    source = source_weights(source_model)
     head = source["head.weight"]
     if head.shape[1] == model.denoiser.head.weight.shape[1] - 1:  # one noise level: shared by the two
         source["head.weight"] = torch.cat([head[:, :-1], head[:, -1:] / 2, head[:, -1:] / 2], dim=1)

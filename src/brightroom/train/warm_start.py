@@ -19,6 +19,17 @@ from torch import nn
 
 from ..errors import BrightroomError
 from ..nn.blocks import ResidualBlock
+from ..nn.registry import load_weights
+from ..nn.zoo import weights_path
+
+
+def source_weights(name: str) -> dict[str, torch.Tensor]:
+    """The state dict a run starts from: a zoo model's shipped weights (by name) or a weights file.
+
+    >>> sorted(source_weights("denoise-color"))[:2]
+    ['dec0.0.conv1.weight', 'dec0.0.conv2.weight']
+    """
+    return load_weights(weights_path(name)).state_dict()
 
 
 def warm_start(model: nn.Module, source: dict[str, torch.Tensor], name: str = "the source") -> str:
