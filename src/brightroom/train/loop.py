@@ -17,8 +17,9 @@ its batches (``noise = { low_sigma_fraction = 0.5 }``). The step number alone sa
 stage runs, so one command reproduces the whole run and ``--resume`` continues any stage.
 
 A run grown from another model (``[run] init_weights``) may train what it inherited more gently
-than what is new: ``[optim] inherited_lr_scale`` multiplies the rate of every tensor that kept
-its source's shape (the new layers, and the layers grown wider, take the full rate).
+than what is new: ``inherited_lr_scale`` (in ``[optim]``, or a stage's own) multiplies the rate of
+every tensor that kept its source's shape (the new layers, and the layers grown wider, take the
+full rate).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def cosine_lr(step: int, total: int, lr: float, lr_min: float) -> float:
     return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * progress))
 
 
+SCHEDULE_KEYS = ("steps", "lr", "lr_min", "warmup", "inherited_lr_scale")
+
+
 def schedule(config: dict) -> list[dict]:
     """The run's stages in order: the main ``[optim]`` schedule, then each ``[[stage]]``.
 
@@ -67,8 +71,10 @@ def schedule(config: dict) -> list[dict]:
     [(0, 10, 0.001, {}), (10, 5, 0.0001, {'noise': {'low_sigma_fraction': 0.5}})]
     """
     optim = config["optim"]
+    inherited = float(optim.get("inherited_lr_scale", 1.0))
     stages = [{"start": 0, "steps": int(optim["steps"]), "lr": float(optim["lr"]),
-               "lr_min": float(optim["lr_min"]), "warmup": int(optim.get("warmup", 0)), "overrides": {}}]
+               "lr_min": float(optim["lr_min"]), "warmup": int(optim.get("warmup", 0)),
+               "inherited_lr_scale": inherited, "overrides": {}}]
     for extra in config.get("stage", []):
         if "steps" not in extra or "lr" not in extra:
             raise BrightroomError("every [[stage]] of a training config needs 'steps' and 'lr'.")
@@ -78,31 +84,31 @@ def schedule(config: dict) -> list[dict]:
             "lr": float(extra["lr"]),
             "lr_min": float(extra.get("lr_min", optim["lr_min"])),
             "warmup": int(extra.get("warmup", 0)),
-            "overrides": {k: v for k, v in extra.items() if k not in ("steps", "lr", "lr_min", "warmup")},
+            "inherited_lr_scale": float(extra.get("inherited_lr_scale", inherited)),
+            "overrides": {k: v for k, v in extra.items() if k not in SCHEDULE_KEYS},
         })
     return stages
 
 
-def parameter_groups(model: torch.nn.Module, optim: dict, source: dict | None) -> list[dict]:
-    """The optimizer's parameter groups, each with its ``lr_scale``: one group at the full rate,
-    or, where ``optim["inherited_lr_scale"]`` is set, the tensors that keep the shape they have in
-    ``source`` (the weights the run started from) at that scale and the rest at the full rate.
+def parameter_groups(model: torch.nn.Module, stages: list[dict], source: dict | None) -> list[dict]:
+    """The optimizer's parameter groups: one, or, where a stage scales the inherited tensors' rate
+    (``inherited_lr_scale``), the tensors that keep the shape they have in ``source`` (the weights
+    the run started from) apart from the rest (``inherited`` True and False).
 
     >>> net = torch.nn.Linear(2, 2)
-    >>> [g["lr_scale"] for g in parameter_groups(net, {}, None)]
-    [1.0]
-    >>> [len(g["params"]) for g in parameter_groups(net, {"inherited_lr_scale": 0.1}, {"weight": net.weight})]
+    >>> [g["inherited"] for g in parameter_groups(net, [{"inherited_lr_scale": 1.0}], None)]
+    [False]
+    >>> [len(g["params"]) for g in parameter_groups(net, [{"inherited_lr_scale": 0.1}], {"weight": net.weight})]
     [1, 1]
     """
-    scale = optim.get("inherited_lr_scale")
-    if scale is None:
-        return [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    if all(stage["inherited_lr_scale"] == 1.0 for stage in stages):
+        return [{"params": list(model.parameters()), "inherited": False}]
     if source is None:
-        raise BrightroomError("[optim] inherited_lr_scale needs [run] init_weights (what is inherited).")
+        raise BrightroomError("inherited_lr_scale needs [run] init_weights (what is inherited).")
     inherited, new = [], []
     for key, tensor in model.named_parameters():
         (inherited if key in source and source[key].shape == tensor.shape else new).append(tensor)
-    return [{"params": inherited, "lr_scale": float(scale)}, {"params": new, "lr_scale": 1.0}]
+    return [{"params": inherited, "inherited": True}, {"params": new, "inherited": False}]
 
 
 def stage_at(stages: list[dict], step: int) -> tuple[dict, float]:
@@ -198,7 +204,7 @@ def train(
     autocast_dtype = {"bf16": torch.bfloat16, "fp32": None}[precision]
     model.to(device)
     source = source_weights(run["init_weights"]) if run.get("init_weights") else None
-    groups = parameter_groups(model, optim, source)
+    groups = parameter_groups(model, stages, source)
     optimizer = torch.optim.Adam(groups, lr=float(optim["lr"]))
     rng = np.random.default_rng(int(run.get("seed", 0)))
     torch.manual_seed(int(run.get("seed", 0)))
@@ -209,8 +215,8 @@ def train(
         saved = torch.load(checkpoint_path, map_location=device, weights_only=False)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(_expand_optimizer_state(saved["optimizer"]))
-        for group, configured in zip(optimizer.param_groups, groups):  # the config's scales, not the saved ones
-            group["lr_scale"] = configured["lr_scale"]
+        for group, configured in zip(optimizer.param_groups, groups):
+            group["inherited"] = configured["inherited"]
         rng.bit_generator.state = saved["rng"]
         torch.set_rng_state(saved["torch_rng"])
         step, elapsed = saved["step"], saved["elapsed"]
@@ -270,7 +276,7 @@ def train(
             started = time.perf_counter()
             stage, lr = stage_at(stages, step)
             for group in optimizer.param_groups:
-                group["lr"] = lr * group["lr_scale"]
+                group["lr"] = lr * (stage["inherited_lr_scale"] if group["inherited"] else 1.0)
             inputs, target, *weights = make_batch(rng, stage["overrides"])
             inputs = tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in inputs)
             target = tuple(t.to(device) for t in target) if isinstance(target, tuple) else target.to(device)
