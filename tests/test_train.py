@@ -149,7 +149,7 @@ def test_a_smaller_network_fine_tunes_from_part_of_a_larger_ones_weights(tmp_pat
     assert "('down1.weight' is (32, 16, 2, 2) there, (24, 16, 2, 2) here)" in capsys.readouterr().err
 
 
-def test_inherited_tensors_may_train_at_a_scaled_rate_while_new_layers_take_the_full_one(tmp_path, image_folder):
+def test_inherited_tensors_may_train_at_a_scaled_rate_while_new_layers_take_the_full_one(tmp_path, image_folder, capsys):
     from brightroom.nn.registry import build, save_weights
 
     recipe = {"channels": 3, "widths": [8, 16, 32], "blocks": 1}
@@ -166,9 +166,15 @@ def test_inherited_tensors_may_train_at_a_scaled_rate_while_new_layers_take_the_
     assert all(torch.equal(grown[k], v) for k, v in kept.items() if k != "head.weight")
     assert not torch.equal(grown["head.weight"][:, :13], kept["head.weight"])
     assert grown["full_tail.weight"].abs().sum() > 0
+    # a checkpoint saved with the scale does not resume without it
+    config.write_text(config.read_text().replace("steps = 4", "steps = 6").replace("inherited_lr_scale = 0.0", ""))
+    assert main(["train", "denoise", "--config", str(config), "--resume"]) == 2
+    assert "saved with inherited_lr_scale set differently" in capsys.readouterr().err
+    config.write_text(config.read_text().replace("lr_min = 1e-5", "lr_min = 1e-5\ninherited_lr_scale = 0.0"))
     # the scale needs something inherited
     config.write_text(config.read_text().replace(f'init_weights = "{tmp_path / "plain.safetensors"}"', ""))
     assert main(["train", "denoise", "--config", str(config)]) == 2
+    assert "inherited_lr_scale needs [run] init_weights" in capsys.readouterr().err
 
 
 def test_a_larger_network_grows_from_a_smaller_ones_weights_computing_the_same_at_first():

@@ -214,6 +214,9 @@ def train(
     if resume and checkpoint_path.is_file():
         saved = torch.load(checkpoint_path, map_location=device, weights_only=False)
         model.load_state_dict(saved["model"])
+        if len(saved["optimizer"]["param_groups"]) != len(groups):
+            raise BrightroomError(f"the checkpoint at '{checkpoint_path}' was saved with inherited_lr_scale "
+                                  "set differently (on or off); resume it with the config it was saved with.")
         optimizer.load_state_dict(_expand_optimizer_state(saved["optimizer"]))
         for group, configured in zip(optimizer.param_groups, groups):
             group["inherited"] = configured["inherited"]
