@@ -111,7 +111,8 @@ def prepare(config: dict):
     if config["run"].get("init_restorer"):
         # from the gray denoiser: its noise level's first-layer weights read the JPEG level, the
         # colour-plane flag's (an input it lacks) start at zero
-        warm_start(model.restorer, source_weights(config["run"]["init_restorer"]), f"'{config['run']['init_restorer']}'")
+        source = config["run"]["init_restorer"]
+        warm_start(model.restorer, source_weights(source), f"'{source}'")
     data = config["data"]
     gray_images, gray_val = training_images({**data, "train": data["train_gray"]}, 1)
     color_images, _ = training_images({**data, "train": data["train_color"]}, 3)

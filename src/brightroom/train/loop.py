@@ -90,21 +90,19 @@ def schedule(config: dict) -> list[dict]:
     return stages
 
 
-def parameter_groups(model: torch.nn.Module, stages: list[dict], source: dict | None) -> list[dict]:
-    """The optimizer's parameter groups: one, or, where a stage scales the inherited tensors' rate
-    (``inherited_lr_scale``), the tensors that keep the shape they have in ``source`` (the weights
-    the run started from) apart from the rest (``inherited`` True and False).
+def parameter_groups(model: torch.nn.Module, source: dict | None) -> list[dict]:
+    """The optimizer's parameter groups: one, or, given ``source`` (the weights the run started
+    from), the tensors that keep the shape they have there apart from the rest (``inherited`` True
+    and False), so a stage may scale the inherited ones' rate (``inherited_lr_scale``).
 
     >>> net = torch.nn.Linear(2, 2)
-    >>> [g["inherited"] for g in parameter_groups(net, [{"inherited_lr_scale": 1.0}], None)]
+    >>> [g["inherited"] for g in parameter_groups(net, None)]
     [False]
-    >>> [len(g["params"]) for g in parameter_groups(net, [{"inherited_lr_scale": 0.1}], {"weight": net.weight})]
+    >>> [len(g["params"]) for g in parameter_groups(net, {"weight": net.weight})]
     [1, 1]
     """
-    if all(stage["inherited_lr_scale"] == 1.0 for stage in stages):
-        return [{"params": list(model.parameters()), "inherited": False}]
     if source is None:
-        raise BrightroomError("inherited_lr_scale needs [run] init_weights (what is inherited).")
+        return [{"params": list(model.parameters()), "inherited": False}]
     inherited, new = [], []
     for key, tensor in model.named_parameters():
         (inherited if key in source and source[key].shape == tensor.shape else new).append(tensor)
@@ -203,8 +201,12 @@ def train(
         raise BrightroomError(f"[run] precision must be auto, bf16 or fp32, not '{precision}'.")
     autocast_dtype = {"bf16": torch.bfloat16, "fp32": None}[precision]
     model.to(device)
-    source = source_weights(run["init_weights"]) if run.get("init_weights") else None
-    groups = parameter_groups(model, stages, source)
+    scaled = any(stage["inherited_lr_scale"] != 1.0 for stage in stages)
+    if scaled and not run.get("init_weights"):
+        raise BrightroomError("inherited_lr_scale needs [run] init_weights (what is inherited).")
+    # the source's weights: to start from (a fresh run) and to tell what is inherited (scaled runs)
+    source = source_weights(run["init_weights"]) if run.get("init_weights") and (scaled or not resume) else None
+    groups = parameter_groups(model, source if scaled else None)
     optimizer = torch.optim.Adam(groups, lr=float(optim["lr"]))
     rng = np.random.default_rng(int(run.get("seed", 0)))
     torch.manual_seed(int(run.get("seed", 0)))
