@@ -32,6 +32,13 @@ def test_auto_recipe_denoises_only_noisy_images_with_the_estimated_noise():
     assert steps[1].options == {"scale": 2}
 
 
+def test_a_two_level_image_is_not_denoised():
+    # a dithered 1-bit image: to the estimators its dots are noise of sigma 90-110
+    dots = (np.random.default_rng(0).random((64, 64, 1)) < np.linspace(0, 1, 64)[None, :, None]).astype(np.float32)
+    assert auto_recipe(dots) == [] and auto_recipe(np.repeat(dots, 3, axis=2)) == []
+    assert auto_recipe(np.clip(dots, 1 / 255, 1)) != []  # one level above black: an ordinary photo
+
+
 def test_run_recipe_carries_alpha_and_metadata_through_upscaling():
     alpha = np.zeros((16, 16), np.float32)
     alpha[:, 8:] = 1
