@@ -3,8 +3,9 @@ import pytest
 
 from brightroom.degrade import add_gaussian_noise
 from brightroom.io import Photo
-from brightroom.metrics import psnr
+from brightroom.metrics import estimate_noise_sigma, psnr
 from brightroom.pipeline import Step, auto_recipe, best_denoise_method, enhance, run_recipe
+from brightroom.tasks.denoise import denoise, estimate_noise
 from conftest import smooth_image
 
 
@@ -36,6 +37,8 @@ def test_a_two_level_image_is_not_denoised():
     # a dithered 1-bit image: to the estimators its dots are noise of sigma 90-110
     dots = (np.random.default_rng(0).random((64, 64, 1)) < np.linspace(0, 1, 64)[None, :, None]).astype(np.float32)
     assert auto_recipe(dots) == [] and auto_recipe(np.repeat(dots, 3, axis=2)) == []
+    assert estimate_noise_sigma(dots) == 0 and estimate_noise(np.repeat(dots, 3, axis=2)).luma == 0
+    np.testing.assert_array_equal(denoise(dots, method=best_denoise_method(1, blind=True)), dots)
     assert auto_recipe(np.clip(dots, 1 / 255, 1)) != []  # one level above black: an ordinary photo
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from skimage.metrics import structural_similarity
 
 from .color import rgb_to_y
+from .image import is_two_level
 
 
 def to_8bit_levels(image: np.ndarray) -> np.ndarray:
@@ -113,7 +114,7 @@ def estimate_noise_sigma(image: np.ndarray, *, scales: tuple[int, ...] = (1, 2),
     it has little power in the finest details, so full resolution alone underestimates
     it, and the half-resolution estimate catches it. Coarser scales are not used: there
     the texture of clean photos starts to read as noise. An image too small for any scale
-    (under 14 pixels a side) reads 0.
+    (under 14 pixels a side) or two-level (:func:`~brightroom.image.is_two_level`) reads 0.
 
     >>> from brightroom.degrade import add_gaussian_noise
     >>> flat = np.full((96, 96, 1), 0.5, np.float32)
@@ -123,6 +124,8 @@ def estimate_noise_sigma(image: np.ndarray, *, scales: tuple[int, ...] = (1, 2),
     image = np.asarray(image, dtype=np.float32)  # float64 copies cost 8 bytes a sample on large photos
     if image.ndim == 2:
         image = image[..., None]
+    if is_two_level(image):
+        return 0.0
     estimates = []
     for scale in scales:
         height, width = image.shape[0] // scale * scale, image.shape[1] // scale * scale

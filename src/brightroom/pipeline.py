@@ -137,15 +137,7 @@ def best_upscale_method(model: str = "real") -> str:
 def denoise_step(pixels: np.ndarray, strength: Strength | None = None, method: str | None = None) -> Step | None:
     """The automatic denoising step for these pixels, or None when they are clean: ``method``
     (default: the real-photo model where it is shipped, else the AWGN model) with the noise
-    estimated here, once: a blind model's own estimate, else the white-noise sigma. A two-level
-    image (only black and white: a 1-bit scan, line art) has no sensor noise: its dithering and
-    hard edges would read as noise at 90-110, so it is left alone.
-
-    >>> denoise_step(np.float32([[0, 1] * 8] * 16)[..., None]) is None
-    True
-    """
-    if not np.any((pixels > 0) & (pixels < 1)):
-        return None
+    estimated here, once: a blind model's own estimate, else the white-noise sigma."""
     method = method or best_denoise_method(pixels.shape[2], blind=True)
     if get_method("denoise", method).blind:
         noise = estimate_noise(pixels, method)

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..errors import BrightroomError, check_number
-from ..image import as_rgb, check_image
+from ..image import as_rgb, check_image, is_two_level
 from ..metrics import estimate_noise_sigma
 from ..nn.zoo import models as _zoo_models
 from . import get_method, register
@@ -98,11 +98,14 @@ class NoiseEstimate:
 
 
 def estimate_noise_levels(image: np.ndarray, method: str = REAL_METHOD) -> np.ndarray:
-    """The per-pixel luminance and colour noise levels a blind model reads, H x W x 2, [0, 1] scale."""
+    """The per-pixel luminance and colour noise levels a blind model reads, H x W x 2, [0, 1] scale;
+    zero for a two-level image (:func:`~brightroom.image.is_two_level`), which has no sensor noise."""
     from ..nn.inference import estimate_tiled
     from ..nn.zoo import load_model
 
     image = check_image(image)
+    if is_two_level(image):
+        return np.zeros((*image.shape[:2], 2), np.float32)
     rgb = as_rgb(image)
     return estimate_tiled(load_model(_learned_entry(method, 3).name).estimator, rgb)
 
@@ -274,8 +277,8 @@ def _run_blind(method: str, image: np.ndarray, sigma: float | np.ndarray | None,
     luma, color = strength.luma, 0.0 if monochrome else strength.color
     if monochrome:
         levels = levels * np.array([1.0, 0.0], np.float32)  # no colour noise to remove
-    if luma == 0 and color == 0:
-        return image.copy()
+    if luma == 0 and color == 0 or not levels.any():
+        return image.copy()  # told zero noise, the network still alters images unlike photos (dithering)
     condition = (levels * np.array([max(luma, 1.0), max(color, 1.0)], np.float32)).astype(np.float32)
     correction = denoise_tiled(net.denoiser, rgb, condition) - rgb
     luma_part = correction.mean(axis=2, keepdims=True)
