@@ -80,39 +80,51 @@ def cmd_info(args) -> None:
     info = probe_image(args.image)
     kind = "gray" if info.channels == 1 else "RGB"
     lines = [
-        f"file:        {info.path}",
-        f"format:      {info.format}",
-        f"size:        {info.width} x {info.height} ({info.width * info.height / 1e6:.1f} MP)",
-        f"mode:        {kind}{' + alpha' if info.has_alpha else ''}, {info.bit_depth}-bit",
-        f"ICC profile: {info.icc_profile_name or 'none'}",
+        _info_line("file", info.path),
+        _info_line("format", info.format),
+        _info_line("size", f"{info.width} x {info.height} ({info.width * info.height / 1e6:.1f} MP)"),
+        _info_line("mode", f"{kind}{' + alpha' if info.has_alpha else ''}, {info.bit_depth}-bit"),
+        _info_line("ICC profile", info.icc_profile_name or "none"),
     ]
     if info.jpeg_quality is not None:
-        lines.append(f"JPEG quality: {info.jpeg_quality} (the libjpeg quality nearest its quantisation tables)")
-    for key, value in info.exif_summary.items():
-        lines.append(f"{key + ':':<13}{value}")
+        lines.append(_info_line("JPEG quality", f"{info.jpeg_quality} (the libjpeg quality nearest its quantisation tables)"))
+    summary = dict(info.exif_summary)
     if info.format == "raw":
         from .io.raw import raw_summary
 
-        lines += [f"{key + ':':<13}{value}" for key, value in raw_summary(args.image).items()]
+        summary |= raw_summary(args.image)
+    lines += [_info_line(_INFO_LABELS.get(key, key.replace("_", " ")), value) for key, value in summary.items()]
     print("\n".join(lines), flush=True)  # what the header says, even if the pixels then fail to decode
     lines = []
     if info.format == "raw":
-        lines.append(f"raw noise:   {_raw_noise_line(args.image)}")
+        lines.append(_info_line("raw noise", _raw_noise_line(args.image)))
     pixels = read_image(args.image).pixels
     tiles = _sample_tiles(pixels)
     sigma = float(np.median([estimate_noise_sigma(tile) for tile in tiles]))
-    lines.append(f"noise sigma: {sigma:.1f} (white-noise estimate, 0-255 scale)")
+    lines.append(_info_line("noise sigma", f"{sigma:.1f} (white-noise estimate, 0-255 scale)"))
     if find_model("denoise", REAL_METHOD).shipped and min(pixels.shape[:2]) >= 8:
         readings = [estimate_noise(tile) for tile in tiles]
         luma, color = (float(np.median([getattr(r, part) for r in readings])) for part in ("luma", "color"))
-        lines.append(f"noise:       luminance {luma:.1f}, colour {color:.1f} (the real-photo model's estimate, "
-                     "0-255 scale)")
+        lines.append(_info_line("noise", f"luminance {luma:.1f}, colour {color:.1f} (the real-photo model's estimate, "
+                                         "0-255 scale)"))
     if find_model("jpeg", "brightroom").shipped and info.format != "raw" and min(pixels.shape[:2]) >= 8:
         from .pipeline import jpeg_quality_of
 
         reading = jpeg_quality_of(tiles[0])
-        lines.append(f"JPEG look:   quality {reading.value} ({reading.source}; 100: no compression)")
+        lines.append(_info_line("JPEG look", f"quality {reading.value} ({reading.source}; 100: no compression)"))
     print("\n".join(lines))
+
+
+_INFO_LABELS = {"iso": "ISO", "f_number": "f-number"}
+
+
+def _info_line(label: str, value) -> str:
+    """One line of ``info``: the label and its colon in a column, then the value.
+
+    >>> _info_line("focal length", "65 mm")
+    'focal length: 65 mm'
+    """
+    return f"{label + ':':<13} {value}"
 
 
 def _sample_tiles(pixels, tile: int = 512, count: int = 4):
