@@ -303,9 +303,10 @@ def cmd_hdr(args) -> None:
 def cmd_methods(args) -> None:
     from .tasks import methods, task_names
 
-    for task in task_names():
-        for name, method in sorted(methods(task).items()):
-            print(f"{task:<8} {name:<12} {method.summary}")
+    rows = [(task, name, method.summary) for task in task_names() for name, method in sorted(methods(task).items())]
+    width = max(len(name) for _, name, _ in rows)
+    for task, name, summary in rows:
+        print(f"{task:<8} {name:<{width}}  {summary}")
 
 
 def cmd_models(args) -> None:
