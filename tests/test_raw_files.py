@@ -59,6 +59,13 @@ def test_a_real_linear_dng_develops_close_to_libraw(tmp_path):
     ours, libraw = read_image(output).pixels, read_image(source).pixels  # read_image: LibRaw's own rendering
     assert ours.shape == libraw.shape == (816, 1224, 3)
     assert np.abs(ours.mean(axis=(0, 1)) - libraw.mean(axis=(0, 1))).max() < 0.02
+    assert "denoised after development (brightroom-real" in result.stderr
+
+
+def test_a_linear_dng_written_as_dng_says_it_is_not_denoised(tmp_path):
+    result = _brightroom("develop", str(shared_raw("canon_eos_6d.dng")), "-o", str(tmp_path / "6d.dng"))
+    assert result.returncode == 0 and (tmp_path / "6d.dng").is_file(), result.stderr
+    assert "not denoised as RAW (the data is not a Bayer mosaic); written as DNG; developed to an image" in result.stderr
 
 
 def test_the_server_answers_a_stripped_raw_with_a_422(tmp_path):

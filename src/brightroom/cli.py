@@ -249,7 +249,8 @@ def cmd_develop(args) -> None:
         with _tile_progress_bar():
             taken = read_raw_photo(source, denoise=args.denoise, profile=profile)
         print(write_raw_dng(output, taken.raw, exif=read_metadata(source)[0], overwrite=args.overwrite))
-        _say(f"{taken.message}; written as DNG.")
+        hint = "" if taken.raw.is_bayer else "; developed to an image instead, it is denoised after development"
+        _say(f"{taken.message}; written as DNG{hint}.")
         return
     output = _output(args, [source], "developed")
     with _tile_progress_bar():

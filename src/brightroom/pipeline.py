@@ -485,7 +485,7 @@ def read_raw_photo(source: str | Path, *, denoise: str | float | None = "auto", 
     if strength == 0:
         return RawPhoto(raw, None, f"not denoised ({reason})")
     if not raw.is_bayer:
-        return RawPhoto(raw, None, "not a Bayer mosaic: left for the sRGB denoiser")
+        return RawPhoto(raw, None, "not denoised as RAW (the data is not a Bayer mosaic)")
     if profile is None:
         try:
             profile = raw_noise_profile(raw)
