@@ -354,5 +354,5 @@ def test_rcd_in_bands_equals_one_whole_pass(monkeypatch):
     image = np.tile(photo_crop(96), (3, 1, 1))  # 288 rows
     mosaic = mosaic_image(image, "GRBG")
     whole = demosaic(mosaic, "GRBG", "rcd")
-    monkeypatch.setattr(module, "_BAND_ROWS", 64)
+    monkeypatch.setattr(module, "_BAND_PIXELS", 64 * 96)  # bands of 64 rows, run on threads
     assert np.array_equal(demosaic(mosaic, "GRBG", "rcd"), whole)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,6 +47,7 @@ from .align import TILE_SIZE, estimate_flow, gray_proxy, warp
 from .bayer import even_crop, join_planes, split_planes
 from .frames import check_reference, check_same_size, load_frames
 from .noise import NoiseProfile, estimate_noise_model, noise_model_from_sigma, raw_noise_profile
+from .parallel import parallel_map
 
 # k: how many times the expected noise power a frame may differ from the reference
 # before it starts being rejected at that frequency. Larger merges more and rejects less.
@@ -134,18 +134,8 @@ def _align(images: Sequence[np.ndarray], reference: int) -> tuple[list[np.ndarra
         flow = estimate_flow(proxies[reference], proxies[index])
         return warp(images[index], flow), flow
 
-    results = _parallel_map(align_one, range(len(images)))
+    results = parallel_map(align_one, range(len(images)))
     return [r[0] for r in results], [r[1] for r in results]
-
-
-def _parallel_map(function, items) -> list:
-    """``function`` over ``items`` on a thread per core: NumPy, SciPy and OpenCV release the GIL."""
-    items = list(items)
-    workers = min(len(items), os.cpu_count() or 1)
-    if workers <= 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(function, items))
 
 
 def merge_aligned(
@@ -195,7 +185,7 @@ def merge_aligned(
     workers = os.cpu_count() or 1
     # A few bands at a time: enough to keep every core busy, few enough to bound memory.
     for group in range(0, len(starts), workers):
-        for top, tiles, left in _parallel_map(merge_rows, starts[group : group + workers]):
+        for top, tiles, left in parallel_map(merge_rows, starts[group : group + workers]):
             _overlap_add(output, tiles, top, step)
             _overlap_add(residual, left[:, :, None, None, None] * window, top, step)
     crop = (slice(step, step + height), slice(step, step + width))

@@ -21,6 +21,7 @@ from ..color import XYZ_TO_LINEAR_SRGB, linear_to_srgb
 from ..errors import BrightroomError
 from ..io.raw import RawImage, channel_map, check_pattern, read_raw, with_mosaic  # noqa: F401  (read_raw: re-exported for develop_raw's users)
 from .demosaic import DEMOSAIC_METHODS, demosaic
+from .parallel import per_pixel_in_bands
 from .tone import check_strength, local_tone_map, tone_curve
 
 LINEAR_SRGB_TO_XYZ = np.linalg.inv(XYZ_TO_LINEAR_SRGB)
@@ -82,10 +83,13 @@ def develop(
     if exposure:
         linear = linear * np.float32(2.0**exposure)
     linear = local_tone_map(np.clip(linear, 0.0, None), local_tone)
-    if highlights == "rolloff":
-        linear = roll_off_highlights(linear)
-    encoded = tone_curve(linear_to_srgb(np.clip(linear, 0.0, 1.0)), tone_curve_strength)
-    return np.ascontiguousarray(_oriented(np.clip(encoded, 0.0, 1.0), raw.flip), dtype=np.float32)
+
+    def encoded(linear: np.ndarray) -> np.ndarray:
+        if highlights == "rolloff":
+            linear = roll_off_highlights(linear)
+        return np.clip(tone_curve(linear_to_srgb(np.clip(linear, 0.0, 1.0)), tone_curve_strength), 0.0, 1.0)
+
+    return np.ascontiguousarray(_oriented(per_pixel_in_bands(encoded, linear), raw.flip), dtype=np.float32)
 
 
 def check_develop_options(*, demosaic_method: str = DEFAULT_DEMOSAIC, white_balance: str | Sequence[float] = "auto",
