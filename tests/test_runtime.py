@@ -87,6 +87,26 @@ def test_under_bf16_autocast_only_the_layer_reading_the_image_stays_float32():
     assert dtypes == {"head": torch.float32, "tail": torch.bfloat16}
 
 
+
+@pytest.mark.skipif(not runtime.native_bf16(), reason="oneDNN's fused bfloat16 convolutions need native bfloat16")
+def test_fused_residual_blocks_agree_with_the_plain_ones(monkeypatch):
+    from brightroom.nn import blocks
+
+    torch.manual_seed(0)
+    block = blocks.ResidualBlock(16).eval()
+    x = torch.randn(1, 16, 24, 40).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    calls = []
+    fused_conv = blocks._fused_conv
+    monkeypatch.setattr(blocks, "_fused_conv", lambda *args: calls.append(args[2]) or fused_conv(*args))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        fused = block(x)
+        monkeypatch.setattr(blocks, "_fusable", lambda x: False)
+        plain = block(x)
+    assert calls == ["relu", "add"] and fused.dtype == torch.bfloat16
+    # the same up to bfloat16 rounding (8 significant bits) of the intermediate results
+    assert torch.allclose(fused.float(), plain.float(), rtol=2**-6, atol=2**-6)
+    assert not torch.equal(fused, x)
+
 # int8: networks quantised by their shipped activation ranges (brightroom.nn.quantize)
 
 def _ranges_of(net: torch.nn.Module, feeds: list[dict]) -> dict:
