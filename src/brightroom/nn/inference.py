@@ -150,7 +150,8 @@ def run_tiled(
             for report in (progress, TILE_PROGRESS.get()):
                 if report:
                     report(done, total)
-    return output / total_weight
+    output /= total_weight
+    return output
 
 
 # The eight rotations and flips of the square, ordered so that every prefix of 2 or 4 mixes both.
@@ -171,13 +172,19 @@ def self_ensemble(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, co
     """
     if count not in ENSEMBLE_SIZES:
         raise BrightroomError(f"the self-ensemble takes 1, 2, 4 or 8 orientations, not {count}.")
+    if count == 1:
+        return run(image)
     total = None
     for turns, flip in _ORIENTATIONS[:count]:
         view = np.rot90(image[:, ::-1] if flip else image, turns)
         result = np.rot90(run(np.ascontiguousarray(view)), -turns)
         result = result[:, ::-1] if flip else result
-        total = result.astype(np.float32) if total is None else total + result
-    return total / count
+        if total is None:
+            total = result.astype(np.float32)  # a copy: the sum accumulates in place
+        else:
+            total += result
+    total /= count
+    return total
 
 
 def denoise_tiled(net: torch.nn.Module, image: np.ndarray, sigma: float | np.ndarray, *, tile: int = 1024,

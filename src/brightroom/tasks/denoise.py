@@ -195,7 +195,7 @@ def denoise(image: np.ndarray, sigma: float | str | np.ndarray | None = None, me
     else:
         level = resolve_sigma(image, sigma)
     restored = chosen.run(image, level, strength) if chosen.blind else chosen.run(image, level)
-    return np.clip(restored, 0.0, 1.0).astype(np.float32)
+    return np.clip(restored, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def _single_level(sigma: float | np.ndarray) -> float:
