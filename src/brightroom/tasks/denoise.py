@@ -80,7 +80,11 @@ def is_monochrome(image: np.ndarray, tolerance: float = 1.5 / 255) -> bool:
     """
     if image.shape[2] == 1:
         return True
-    return bool(np.abs(image - image.mean(axis=2, keepdims=True)).max() <= tolerance)
+
+    def agree(pixels: np.ndarray) -> bool:
+        return bool(np.abs(pixels - pixels.mean(axis=2, keepdims=True)).max() <= tolerance)
+
+    return agree(image[::16]) and agree(image)  # a colour photo shows itself in every 16th row
 
 
 @dataclass(frozen=True)
@@ -279,10 +283,12 @@ def _run_blind(method: str, image: np.ndarray, sigma: float | np.ndarray | None,
         levels = levels * np.array([1.0, 0.0], np.float32)  # no colour noise to remove
     if luma == 0 and color == 0 or not levels.any():
         return image.copy()  # told zero noise, the network still alters images unlike photos (dithering)
-    condition = (levels * np.array([max(luma, 1.0), max(color, 1.0)], np.float32)).astype(np.float32)
-    correction = denoise_tiled(net.denoiser, rgb, condition) - rgb
-    luma_part = correction.mean(axis=2, keepdims=True)
-    restored = rgb + min(luma, 1.0) * luma_part + min(color, 1.0) * (correction - luma_part)
+    condition = np.multiply(levels, np.array([max(luma, 1.0), max(color, 1.0)], np.float32), dtype=np.float32)
+    restored = denoise_tiled(net.denoiser, rgb, condition)
+    if luma < 1 or color < 1:
+        correction = restored - rgb
+        luma_part = correction.mean(axis=2, keepdims=True)
+        restored = rgb + min(luma, 1.0) * luma_part + min(color, 1.0) * (correction - luma_part)
     return restored.mean(axis=2, keepdims=True).repeat(image.shape[2], axis=2) if monochrome else restored
 
 
