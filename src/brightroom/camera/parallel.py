@@ -29,11 +29,11 @@ def per_pixel_in_bands(function, image: np.ndarray, band_pixels: int = 1_000_000
     of its input's shape, computed on bands of rows on threads: faster, and its intermediate
     arrays are a band's size, not the image's.
 
-    >>> image = np.arange(12, dtype=np.float32).reshape(6, 2)
+    >>> image = np.arange(36, dtype=np.float32).reshape(6, 2, 3)
     >>> bool((per_pixel_in_bands(np.sqrt, image, band_pixels=4) == np.sqrt(image)).all())
     True
     """
-    rows = max(1, band_pixels // max(1, image[0].size))
+    rows = max(1, band_pixels // max(1, image.shape[1]))
     if image.shape[0] <= rows:
         return function(image)
     output = np.empty(image.shape, np.float32)
