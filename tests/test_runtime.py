@@ -233,3 +233,18 @@ def test_ranges_measured_on_other_weights_are_not_used(tmp_path):
     weights.write_bytes(b"retrained weights")
     assert load_ranges(weights) == {}
     assert load_ranges(tmp_path / "uncalibrated.weights") == {}
+
+
+def test_to_tensor_takes_read_only_and_flipped_arrays_silently():
+    import warnings
+
+    from brightroom.nn.inference import to_tensor
+
+    levels = np.broadcast_to(np.float32([0.1, 0.2]), (4, 5, 2))  # read-only, zero strides
+    image = np.arange(60, dtype=np.float32).reshape(4, 5, 3)[::-1, ::-1]  # negative strides
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert to_tensor(levels)[0, :, 3, 4].tolist() == [np.float32(0.1), np.float32(0.2)]
+        tensor = to_tensor(image)
+    assert tensor.is_contiguous(memory_format=torch.channels_last)
+    assert np.array_equal(tensor[0].permute(1, 2, 0).numpy(), image)

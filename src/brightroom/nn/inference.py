@@ -4,6 +4,7 @@ with overlap and feathered blending so any size fits in bounded memory."""
 from __future__ import annotations
 
 import contextvars
+import warnings
 from collections.abc import Callable
 
 import cv2
@@ -30,7 +31,9 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
     image = np.asarray(image, np.float32)
     if min(image.strides) < 0:  # a flipped view: PyTorch takes only positive strides
         image = np.ascontiguousarray(image)
-    tensor[0].permute(1, 2, 0).copy_(torch.from_numpy(image))
+    with warnings.catch_warnings():  # a read-only array (np.broadcast_to) is only read here
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable", UserWarning)
+        tensor[0].permute(1, 2, 0).copy_(torch.from_numpy(image))
     return tensor
 
 
